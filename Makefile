@@ -1,0 +1,102 @@
+# Bookshelf: every schema change goes through these targets. `make` lists them.
+# Targets stay thin: the logic lives in app/storage/cli.py and friends, typed and tested.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+MAKEFLAGS += --no-print-directory
+
+# uv from PATH, else a copy the Makefile installs into .tools/ with python3's pip.
+UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+UV_VERSION := 0.9.7
+VENV := $(or $(UV_PROJECT_ENVIRONMENT),.venv)
+STAMP := $(VENV)/.installed
+RUN := $(UV) run --no-sync
+DB := $(RUN) python -m app.storage.cli
+export UV
+
+##@ Setup
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: install
+install: $(STAMP) ## Install uv (if missing) and the project's dependencies
+
+$(CURDIR)/.tools/bin/uv:
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11 or newer is needed as python3" >&2; exit 1; }
+	python3 -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml | $(UV)
+	$(UV) sync --quiet
+	@touch $@
+
+.PHONY: start
+start: $(STAMP) ## Start a local Postgres for the configured database (docker compose, else our own)
+	@$(DB) start
+
+.PHONY: stop
+stop: $(STAMP) ## Stop the Postgres that `make start` started
+	@$(DB) stop
+
+##@ Migrations
+
+.PHONY: migrate
+migrate: $(STAMP) ## Apply migrations up to head (or rev=<id|+N>); starts a local Postgres if needed
+	@$(DB) migrate $${rev:-head}
+
+.PHONY: migration
+migration: ## Generate a revision from the models: make migration msg="add author email"
+	@test -n "$${msg:-}" || { echo 'error: missing msg: make migration msg="describe the change"' >&2; exit 2; }
+	@$(MAKE) $(STAMP)
+	@$(DB) revision "$$msg"
+
+.PHONY: migration-empty
+migration-empty: ## Write an empty revision to fill in by hand: make migration-empty msg="..."
+	@test -n "$${msg:-}" || { echo 'error: missing msg: make migration-empty msg="describe the change"' >&2; exit 2; }
+	@$(MAKE) $(STAMP)
+	@$(DB) revision --empty "$$msg"
+
+.PHONY: rollback
+rollback: $(STAMP) ## Undo the last revision (or down to rev=<id|-N|base>)
+	@$(DB) rollback $${rev:-}
+
+.PHONY: migration-current
+migration-current: $(STAMP) ## Show the database's revision
+	@$(DB) current
+
+.PHONY: migration-history
+migration-history: $(STAMP) ## List revisions, newest first, marking the current one
+	@$(DB) history --indicate-current
+
+.PHONY: migration-heads
+migration-heads: $(STAMP) ## Show the head revision(s) of versions/
+	@$(DB) heads
+
+.PHONY: migration-stamp
+migration-stamp: ## Mark the database as at rev without running anything: make migration-stamp rev=<id|head>
+	@test -n "$${rev:-}" || { echo 'error: missing rev: make migration-stamp rev=<revision id|head|base>' >&2; exit 2; }
+	@$(MAKE) $(STAMP)
+	@$(DB) stamp "$$rev"
+
+.PHONY: migration-merge
+migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
+	@$(DB) merge $${msg:+"$$msg"}
+
+##@ Run and test
+
+.PHONY: serve
+serve: $(STAMP) ## Run the API with autoreload on http://127.0.0.1:8000
+	$(RUN) uvicorn app.main:app --reload --host 127.0.0.1 --port 8000
+
+.PHONY: test
+test: $(STAMP) ## Run the test suite against a throwaway Postgres
+	$(RUN) pytest $${args:-}
+
+.PHONY: lint
+lint: $(STAMP) ## ruff and mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy app tests

@@ -1,0 +1,1 @@
+"""Bookshelf: a FastAPI service whose schema changes only through Alembic migrations."""

@@ -1,0 +1,25 @@
+"""The book table and its API schemas."""
+
+from sqlmodel import Field, SQLModel
+
+
+class BookBase(SQLModel):
+    title: str = Field(min_length=1, max_length=255)
+    author_id: int = Field(foreign_key="author.id", index=True)
+
+
+class Book(BookBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class BookCreate(BookBase):
+    pass
+
+
+class BookUpdate(SQLModel):
+    title: str | None = Field(default=None, min_length=1, max_length=255)
+    author_id: int | None = None
+
+
+class BookRead(BookBase):
+    id: int

@@ -1,0 +1,1 @@
+"""Service functions: keyword-only, session first; the routers stay thin."""

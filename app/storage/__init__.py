@@ -1,0 +1,1 @@
+"""Everything that talks to Postgres: the engine, sessions and the migration machinery."""

@@ -1,0 +1,194 @@
+"""The command line the Makefile calls: Alembic's commands with set-up and readable errors.
+
+    python -m app.storage.cli migrate [REV]     upgrade to REV (default: head)
+    python -m app.storage.cli rollback [REV]    downgrade one revision, or to REV
+
+A user's mistake ends with one `error:` line and a non-zero exit; a traceback means a bug.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from alembic import command
+from alembic.config import Config
+from alembic.util import CommandError
+from sqlalchemy.engine import URL
+
+from app.settings import SettingsError, get_settings, is_local
+from app.storage import provision
+from app.storage.errors import UserFacingError, explain_connection_error, root_cause
+from app.storage.revisions import alembic_config
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _hint_for_command_error(message: str) -> str:
+    lowered = message.lower()
+    if "can't locate revision" in lowered or "no such revision" in lowered:
+        return f"{message}; run `make migration-history` to list the revisions"
+    if "multiple head" in lowered:
+        return (
+            f"{message}; the history has two heads: run `make migration-merge` "
+            "to join them into one"
+        )
+    if "target database is not up to date" in lowered:
+        return "the database is not at head: run `make migrate` first, then generate again"
+    return message
+
+
+def _run_with_local_setup(url: URL, action: Callable[[], None]) -> None:
+    """Run, creating what a local database lacks: its server, then the database itself."""
+    if is_local(url):
+        host, port = url.host or "127.0.0.1", url.port or 5432
+        if not provision.server_answers(host, port):
+            provision.ensure_database(url, say)
+    try:
+        action()
+    except Exception as exc:
+        import asyncpg
+
+        if is_local(url) and isinstance(root_cause(exc), asyncpg.InvalidCatalogNameError):
+            provision.ensure_database(url, say)
+            action()
+        else:
+            raise
+
+
+def cmd_migrate(config: Config, args: argparse.Namespace) -> None:
+    _run_with_local_setup(
+        get_settings().migration_url, lambda: command.upgrade(config, args.revision)
+    )
+
+
+def cmd_rollback(config: Config, args: argparse.Namespace) -> None:
+    command.downgrade(config, args.revision or "-1")
+
+
+def cmd_revision(config: Config, args: argparse.Namespace) -> None:
+    if args.empty:
+        command.revision(config, message=args.message)
+        return
+    _run_with_local_setup(
+        get_settings().migration_url,
+        lambda: command.revision(config, message=args.message, autogenerate=True),
+    )
+
+
+def cmd_current(config: Config, args: argparse.Namespace) -> None:
+    command.current(config, verbose=args.verbose)
+
+
+def cmd_history(config: Config, args: argparse.Namespace) -> None:
+    command.history(config, verbose=args.verbose, indicate_current=args.indicate_current)
+
+
+def cmd_heads(config: Config, args: argparse.Namespace) -> None:
+    command.heads(config, verbose=True)
+
+
+def cmd_stamp(config: Config, args: argparse.Namespace) -> None:
+    command.stamp(config, args.revision)
+
+
+def cmd_merge(config: Config, args: argparse.Namespace) -> None:
+    command.merge(config, "heads", message=args.message or "merge heads")
+
+
+def cmd_start(config: Config, args: argparse.Namespace) -> None:
+    url = get_settings().migration_url
+    provision.start_server(url, say)
+    provision.ensure_database(url, say)
+
+
+def cmd_stop(config: Config, args: argparse.Namespace) -> None:
+    provision.stop_servers(say)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="app.storage.cli", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    migrate = sub.add_parser("migrate", help="upgrade the database (default: to head)")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(func=cmd_migrate)
+
+    rollback = sub.add_parser("rollback", help="downgrade one revision, or to REV")
+    rollback.add_argument("revision", nargs="?", default=None)
+    rollback.set_defaults(func=cmd_rollback)
+
+    revision = sub.add_parser("revision", help="generate a revision from the models")
+    revision.add_argument("message")
+    revision.add_argument("--empty", action="store_true", help="write an empty revision")
+    revision.set_defaults(func=cmd_revision)
+
+    current = sub.add_parser("current", help="the database's revision")
+    current.add_argument("--verbose", "-v", action="store_true")
+    current.set_defaults(func=cmd_current)
+
+    history = sub.add_parser("history", help="every revision, newest first")
+    history.add_argument("--verbose", "-v", action="store_true")
+    history.add_argument("--indicate-current", "-i", action="store_true")
+    history.set_defaults(func=cmd_history)
+
+    heads = sub.add_parser("heads", help="the head revision(s) of versions/")
+    heads.set_defaults(func=cmd_heads)
+
+    stamp = sub.add_parser("stamp", help="record REV as applied without running it")
+    stamp.add_argument("revision")
+    stamp.set_defaults(func=cmd_stamp)
+
+    merge = sub.add_parser("merge", help="join several heads into one")
+    merge.add_argument("message", nargs="?", default=None)
+    merge.set_defaults(func=cmd_merge)
+
+    sub.add_parser("start", help="start a local Postgres for the configured database").set_defaults(
+        func=cmd_start
+    )
+    sub.add_parser("stop", help="stop the Postgres `start` started").set_defaults(func=cmd_stop)
+    return parser
+
+
+def explain(exc: BaseException) -> str | None:
+    """The one line for a failure a user can fix; None for our own bugs."""
+    if isinstance(exc, UserFacingError | SettingsError):
+        return str(exc)
+    if isinstance(exc, CommandError):
+        return _hint_for_command_error(str(exc))
+    if isinstance(exc, SyntaxError):
+        return f"{exc.filename} line {exc.lineno} has a syntax error ({exc.msg}): fix the file"
+    from app.models import ModelImportError
+
+    if isinstance(exc, ModelImportError):
+        return str(exc)
+    try:
+        url = get_settings().migration_url
+    except SettingsError:
+        return None
+    return explain_connection_error(exc, url)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = alembic_config()
+        args.func(config, args)
+    except KeyboardInterrupt:
+        say("interrupted: the revision in progress was rolled back")
+        return EXIT_ERROR
+    except Exception as exc:
+        message = explain(exc)
+        if message is None:
+            raise
+        say(f"error: {message}")
+        return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

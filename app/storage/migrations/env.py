@@ -1,0 +1,83 @@
+"""Alembic environment: async Postgres, URL from settings, every model from app.models.
+
+Kept close to Alembic's `async` template; the machinery it calls lives beside it in
+app/storage, typed and tested.
+"""
+
+import asyncio
+from logging.config import fileConfig
+from typing import Any
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.models import metadata
+from app.settings import get_settings
+from app.storage import autogen
+
+config = context.config
+
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = metadata
+
+
+def context_options() -> dict[str, Any]:
+    return {
+        "target_metadata": target_metadata,
+        "compare_type": True,
+        "compare_server_default": True,
+        # Each revision commits on its own: a failure leaves the one before it in place.
+        "transaction_per_migration": True,
+        "process_revision_directives": autogen.process_revision_directives,
+    }
+
+
+def run_migrations_offline() -> None:
+    """Emit SQL (`--sql`) without a database: the dialect is all that is needed."""
+    context.configure(
+        dialect_name="postgresql",
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **context_options(),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def do_run_migrations(connection: Connection) -> None:
+    context.configure(connection=connection, **context_options())
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations() -> None:
+    settings = get_settings()
+    connectable = create_async_engine(
+        settings.migration_url,
+        poolclass=pool.NullPool,
+        connect_args={"timeout": settings.MIGRATION_CONNECT_TIMEOUT},
+    )
+    try:
+        async with connectable.connect() as connection:
+            await connection.run_sync(do_run_migrations)
+    finally:
+        await connectable.dispose()
+
+
+def run_migrations_online() -> None:
+    # Tests hand in their own connection (Alembic cookbook, "connection sharing").
+    connection = config.attributes.get("connection")
+    if connection is None:
+        asyncio.run(run_async_migrations())
+    else:
+        do_run_migrations(connection)
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
