@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from app.api import authors, books, health
 from app.services.errors import ConflictError, NotFoundError
@@ -27,6 +27,14 @@ async def conflict(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status.HTTP_409_CONFLICT)
 
 
+async def invalid_data(_: Request, exc: Exception) -> JSONResponse:
+    # Input Postgres rejects (out of range, bad encoding) is the client's mistake, not a 500.
+    return JSONResponse(
+        {"detail": "the database rejected a value as invalid"},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
 def create_app() -> FastAPI:
     app = FastAPI(title="Bookshelf", lifespan=lifespan)
     app.include_router(health.router)
@@ -36,6 +44,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(ConflictError, conflict)
     # A race the service checks cannot see (a row deleted in between) is still a conflict.
     app.add_exception_handler(IntegrityError, conflict)
+    app.add_exception_handler(DataError, invalid_data)
     return app
 
 

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, status
 
-from app.api.deps import Limit, Offset, SessionDep
+from app.api.deps import Limit, Offset, RowId, SessionDep
 from app.models import Author, AuthorCreate, AuthorRead, AuthorUpdate
 from app.services import authors
 
@@ -12,13 +12,15 @@ router = APIRouter(prefix="/authors", tags=["authors"])
 
 
 @router.get("", response_model=list[AuthorRead])
-async def list_authors(session: SessionDep, offset: Offset = 0, limit: Limit = 20) -> Sequence[Author]:
+async def list_authors(
+    session: SessionDep, offset: Offset = 0, limit: Limit = 20
+) -> Sequence[Author]:
     """List authors, one page."""
     return await authors.list_authors(session=session, offset=offset, limit=limit)
 
 
 @router.get("/{author_id}", response_model=AuthorRead)
-async def get_author(session: SessionDep, author_id: int) -> Author:
+async def get_author(session: SessionDep, author_id: RowId) -> Author:
     """Get one author."""
     return await authors.get_author(session=session, author_id=author_id)
 
@@ -30,12 +32,12 @@ async def create_author(session: SessionDep, author_in: AuthorCreate) -> Author:
 
 
 @router.patch("/{author_id}", response_model=AuthorRead)
-async def update_author(session: SessionDep, author_id: int, author_in: AuthorUpdate) -> Author:
+async def update_author(session: SessionDep, author_id: RowId, author_in: AuthorUpdate) -> Author:
     """Update an author's fields."""
     return await authors.update_author(session=session, author_id=author_id, author_in=author_in)
 
 
 @router.delete("/{author_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_author(session: SessionDep, author_id: int) -> None:
+async def delete_author(session: SessionDep, author_id: RowId) -> None:
     """Delete an author who has no books."""
     await authors.delete_author(session=session, author_id=author_id)

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, status
 
-from app.api.deps import Limit, Offset, SessionDep
+from app.api.deps import Limit, Offset, RowId, SessionDep
 from app.models import Book, BookCreate, BookRead, BookUpdate
 from app.services import books
 
@@ -20,7 +20,7 @@ async def list_books(
 
 
 @router.get("/{book_id}", response_model=BookRead)
-async def get_book(session: SessionDep, book_id: int) -> Book:
+async def get_book(session: SessionDep, book_id: RowId) -> Book:
     """Get one book."""
     return await books.get_book(session=session, book_id=book_id)
 
@@ -32,12 +32,12 @@ async def create_book(session: SessionDep, book_in: BookCreate) -> Book:
 
 
 @router.patch("/{book_id}", response_model=BookRead)
-async def update_book(session: SessionDep, book_id: int, book_in: BookUpdate) -> Book:
+async def update_book(session: SessionDep, book_id: RowId, book_in: BookUpdate) -> Book:
     """Update a book's fields."""
     return await books.update_book(session=session, book_id=book_id, book_in=book_in)
 
 
 @router.delete("/{book_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_book(session: SessionDep, book_id: int) -> None:
+async def delete_book(session: SessionDep, book_id: RowId) -> None:
     """Delete a book."""
     await books.delete_book(session=session, book_id=book_id)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.storage.database import get_session
@@ -10,3 +10,5 @@ from app.storage.database import get_session
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 Offset = Annotated[int, Query(ge=0, description="rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=100, description="rows in one page")]
+# Postgres integer ids: anything outside is a client mistake, not a database error.
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -3,9 +3,9 @@
 from typing import Any
 
 from fastapi import APIRouter, Response, status
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
-from app.storage.database import get_engine
+from app.api.deps import SessionDep
 from app.storage.revisions import code_heads, database_revisions
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -18,13 +18,12 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready")
-async def ready(response: Response) -> dict[str, Any]:
+async def ready(session: SessionDep, response: Response) -> dict[str, Any]:
     """200 when the database answers at the code's head revision, else 503 with both."""
     expected = list(code_heads())
     try:
-        async with get_engine().connect() as connection:
-            current = list(await database_revisions(connection))
-    except (OSError, OperationalError, DBAPIError) as exc:
+        current = list(await database_revisions(await session.connection()))
+    except (OSError, DBAPIError) as exc:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"status": "database unavailable", "error": type(exc).__name__, "code": expected}
     if current != expected:

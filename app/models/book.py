@@ -5,7 +5,7 @@ from sqlmodel import Field, SQLModel
 
 class BookBase(SQLModel):
     title: str = Field(min_length=1, max_length=255)
-    author_id: int = Field(foreign_key="author.id", index=True)
+    author_id: int = Field(foreign_key="author.id", index=True, ge=1, le=2_147_483_647)
 
 
 class Book(BookBase, table=True):
@@ -18,7 +18,7 @@ class BookCreate(BookBase):
 
 class BookUpdate(SQLModel):
     title: str | None = Field(default=None, min_length=1, max_length=255)
-    author_id: int | None = None
+    author_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class BookRead(BookBase):

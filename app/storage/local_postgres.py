@@ -109,8 +109,10 @@ class Cluster:
             _run(
                 [
                     str(bin_dir / "initdb"),
-                    "-D", str(self.data_dir),
-                    "-U", user,
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    user,
                     f"--pwfile={pw_path}",
                     "--auth=scram-sha-256",
                     "--encoding=UTF8",
@@ -133,8 +135,17 @@ class Cluster:
         )
         _run(
             [
-                str(bin_dir / "pg_ctl"), "start", "-w", "-t", str(int(timeout)),
-                "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options,
+                str(bin_dir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
             ],
             run_as,
         )
@@ -147,7 +158,15 @@ class Cluster:
         if not (self.data_dir / "postmaster.pid").exists():
             return
         _run(
-            [str(postgres_bin_dir() / "pg_ctl"), "stop", "-m", "fast", "-w", "-D", str(self.data_dir)],
+            [
+                str(postgres_bin_dir() / "pg_ctl"),
+                "stop",
+                "-m",
+                "fast",
+                "-w",
+                "-D",
+                str(self.data_dir),
+            ],
             _server_user(),
         )
 

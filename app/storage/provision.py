@@ -67,7 +67,9 @@ def start_server(url: URL, say: Say) -> None:
     cluster = cluster_for(url)
     try:
         if not cluster.is_initialised():
-            say(f"creating a local Postgres cluster in {cluster.data_dir.relative_to(PROJECT_ROOT)}")
+            say(
+                f"creating a local Postgres cluster in {cluster.data_dir.relative_to(PROJECT_ROOT)}"
+            )
             cluster.init(url.username or "postgres", url.password or "")
         say(f"starting the local Postgres on {host}:{port}")
         cluster.start()

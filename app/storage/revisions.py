@@ -6,7 +6,6 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +28,8 @@ def code_heads() -> tuple[str, ...]:
 
 async def database_revisions(connection: AsyncConnection) -> tuple[str, ...]:
     """The revision(s) stamped in the database; empty when it was never migrated."""
-    try:
-        result = await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
-    except ProgrammingError:
+    present = await connection.scalar(text(f"SELECT to_regclass('{VERSION_TABLE}') IS NOT NULL"))
+    if not present:
         return ()
+    result = await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
     return tuple(sorted(row[0] for row in result))

@@ -1,0 +1,109 @@
+"""Shared fixtures: one real Postgres per session, a migrated database, per-test isolation."""
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.main import create_app
+from app.storage.database import get_session
+from app.storage.revisions import alembic_config
+from tests.support import pg
+from tests.support.project import Project, copy_project
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.Server]:
+    with pg.test_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def new_database(pg_server: pg.Server) -> Iterator[Callable[[], URL]]:
+    """A factory of empty throwaway databases, all dropped when the session ends."""
+    created: list[URL] = []
+
+    def make() -> URL:
+        url = pg.create_database(pg_server)
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        pg.drop_database(pg_server, url)
+
+
+async def run_alembic(url: URL, action: Callable[[Config], None]) -> None:
+    """Run an Alembic command on our own connection, handed to env.py (connection sharing)."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+
+            def run(sync_connection: object) -> None:
+                config = alembic_config()
+                config.attributes["connection"] = sync_connection
+                config.attributes["configure_logger"] = False
+                action(config)
+
+            await connection.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def migrated_url(new_database: Callable[[], URL]) -> URL:
+    """A database built by the migrations (never create_all), shared by the API tests."""
+    url = new_database()
+    await run_alembic(url, lambda config: command.upgrade(config, "head"))
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(migrated_url: URL) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(migrated_url, poolclass=NullPool)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One outer transaction per test, rolled back afterwards: tests never see each other."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    # The service's commits become savepoints inside the test's transaction.
+    async with AsyncSession(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
+        yield session
+
+
+@pytest.fixture
+async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app()
+
+    async def override() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    app.dependency_overrides[get_session] = override
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+def project(tmp_path: Path, new_database: Callable[[], URL]) -> Project:
+    """A scratch copy of the project with its own empty database."""
+    return Project(root=copy_project(tmp_path / "project"), database_url=new_database())

@@ -1,0 +1,1 @@
+"""Helpers the tests share: a real Postgres, databases on it, scratch copies of the project."""
