@@ -28,6 +28,12 @@ def parse_database_url(raw: str, *, name: str = "DATABASE_URL") -> URL:
     """Parse a Postgres URL into the asyncpg form; the error never echoes the URL itself."""
     try:
         url = make_url(raw.strip())
+    except ValueError as exc:
+        if "int()" in str(exc):
+            raise SettingsError(f"{name} has a port that is not a number") from None
+        raise SettingsError(
+            f"{name} is not a valid URL: expected postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+        ) from None
     except ArgumentError:
         raise SettingsError(
             f"{name} is not a valid URL: expected postgresql://USER:PASSWORD@HOST:PORT/DBNAME"

@@ -11,7 +11,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.models import metadata
 from app.settings import get_settings
@@ -68,11 +68,19 @@ async def run_async_migrations() -> None:
         await connectable.dispose()
 
 
+async def run_on_async_engine(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(do_run_migrations)
+
+
 def run_migrations_online() -> None:
-    # Tests hand in their own connection (Alembic cookbook, "connection sharing").
+    # Tests hand in their own connection (Alembic cookbook, "connection sharing"); pytest-alembic
+    # hands in an AsyncEngine.
     connection = config.attributes.get("connection")
     if connection is None:
         asyncio.run(run_async_migrations())
+    elif isinstance(connection, AsyncEngine):
+        asyncio.run(run_on_async_engine(connection))
     else:
         do_run_migrations(connection)
 
