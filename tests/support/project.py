@@ -66,7 +66,8 @@ class Project:
 
     root: Path
     database_url: URL
-    env: dict[str, str] = field(default_factory=dict)
+    # Extra variables for make; None removes one (e.g. DATABASE_URL, to use the DB_* parts).
+    env: dict[str, str | None] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
         venv = Path(sys.prefix)
@@ -89,7 +90,11 @@ class Project:
             DATABASE_URL=self.database_url.render_as_string(hide_password=False),
             APP_ENV="development",
         )
-        env.update(self.env)
+        for key, value in self.env.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         return env
 
     def make(self, *args: str, stdin: str | None = None, timeout: float = 120) -> Result:
