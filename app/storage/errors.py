@@ -16,26 +16,37 @@ class UserFacingError(Exception):
     """An error whose message is the whole story: printed as one line, no traceback."""
 
 
-def root_cause(exc: BaseException) -> BaseException:
-    seen: set[int] = set()
-    current: BaseException = exc
-    while id(current) not in seen:
-        seen.add(id(current))
+def causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it, outermost first, through SQLAlchemy's wrappers."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
         if isinstance(current, DBAPIError) and isinstance(current.orig, BaseException):
             inner = current.orig
             # SQLAlchemy's asyncpg adapter keeps asyncpg's own error as the cause.
             current = inner.__cause__ if inner.__cause__ is not None else inner
-            continue
-        if current.__cause__ is not None:
+        else:
             current = current.__cause__
-            continue
-        break
-    return current
+    return chain
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    return causes(exc)[-1]
+
+
+def _connection_cause(exc: BaseException) -> BaseException:
+    """The first link of the chain that says why connecting failed (a timeout ends in a
+    CancelledError, which says nothing)."""
+    for link in causes(exc):
+        if isinstance(link, asyncpg.PostgresError | OSError):
+            return link
+    return root_cause(exc)
 
 
 def explain_connection_error(exc: BaseException, url: URL) -> str | None:
     """One line for a failure to reach or log in to the server; None if it is not one."""
-    cause = root_cause(exc)
+    cause = _connection_cause(exc)
     where = describe(url)
     hint = " (run `make start` to bring up the local Postgres)" if is_local(url) else ""
     if isinstance(cause, asyncpg.InvalidPasswordError):
