@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from app.settings import SettingsError, get_settings, is_local
 from app.storage import provision
 from app.storage.errors import UserFacingError, explain_connection_error, root_cause
+from app.storage.local_postgres import server_answers
 from app.storage.revisions import alembic_config
 
 EXIT_ERROR = 1
@@ -42,11 +43,11 @@ def _hint_for_command_error(message: str) -> str:
     return message
 
 
-def _run_with_local_setup(url: URL, action: Callable[[], None]) -> None:
+def _run_with_local_setup(url: URL, action: Callable[[], object]) -> None:
     """Run, creating what a local database lacks: its server, then the database itself."""
     if is_local(url):
         host, port = url.host or "127.0.0.1", url.port or 5432
-        if not provision.server_answers(host, port):
+        if not server_answers(host, port):
             provision.ensure_database(url, say)
     try:
         action()
@@ -93,7 +94,8 @@ def cmd_heads(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_stamp(config: Config, args: argparse.Namespace) -> None:
-    command.stamp(config, args.revision)
+    # purge: the stamp replaces whatever is recorded, even a revision this checkout lacks.
+    command.stamp(config, args.revision, purge=True)
 
 
 def cmd_merge(config: Config, args: argparse.Namespace) -> None:

@@ -47,8 +47,8 @@ async def test_delete_then_gone(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
 async def test_missing_author_is_404(client: httpx.AsyncClient, method: str) -> None:
-    kwargs = {"json": {"name": "x"}} if method == "patch" else {}
-    response = await client.request(method.upper(), "/authors/999999", **kwargs)
+    body = {"name": "x"} if method == "patch" else None
+    response = await client.request(method.upper(), "/authors/999999", json=body)
     assert response.status_code == 404
     assert response.json() == {"detail": "author 999999 not found"}
 

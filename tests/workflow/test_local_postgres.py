@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy.engine import URL
 
 from app.storage.local_postgres import server_answers
 from tests.support import pg
@@ -17,7 +18,7 @@ from tests.support.project import Project, copy_project
 def local_project(tmp_path: Path) -> Project:
     """A scratch copy configured by DB_* parts, pointing at a port where nothing listens."""
     port = free_port()
-    project = Project(root=copy_project(tmp_path / "project"), database_url=pg.URL.create("x"))
+    project = Project(root=copy_project(tmp_path / "project"), database_url=URL.create("x"))
     project.env.update(
         DATABASE_URL=None,
         DB_HOST="127.0.0.1",
@@ -38,7 +39,7 @@ def test_migrate_starts_its_own_postgres_and_stop_stops_it(local_project: Projec
         assert f"starting the local Postgres on 127.0.0.1:{port}" in result.stderr
         assert "created database 'shelf'" in result.stderr
         assert "local-pw" not in result.output
-        url = pg.URL.create(
+        url = URL.create(
             "postgresql+asyncpg",
             username="postgres",
             password="local-pw@%:/#?",
