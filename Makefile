@@ -49,10 +49,10 @@ migrate: $(STAMP) ## Apply migrations up to head (or rev=<id|+N>); starts a loca
 	@$(DB) migrate $${rev:-head}
 
 .PHONY: migration
-migration: ## Generate a revision from the models: make migration msg="add author email"
+migration: ## Generate a revision from the models: make migration msg="add author email" [rename="author.name:full_name"]
 	@test -n "$${msg:-}" || { echo 'error: missing msg: make migration msg="describe the change"' >&2; exit 2; }
 	@$(MAKE) $(STAMP)
-	@$(DB) revision "$$msg"
+	@$(DB) revision "$$msg" $${rename:+--rename "$$rename"}
 
 .PHONY: migration-empty
 migration-empty: ## Write an empty revision to fill in by hand: make migration-empty msg="..."
@@ -86,11 +86,33 @@ migration-stamp: ## Mark the database as at rev without running anything: make m
 migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
 	@$(DB) merge $${msg:+"$$msg"}
 
+##@ Checks before a merge (never on your database: a throwaway one where needed)
+
+.PHONY: migration-check
+migration-check: $(STAMP) ## Fail if models and migrations differ, on several heads, or an unregistered model
+	@$(DB) check
+
+.PHONY: migration-lint
+migration-lint: $(STAMP) ## squawk each revision's SQL (base=<rev|git ref>: only the ones after it)
+	@$(DB) lint $${base:+--base "$$base"}
+
+.PHONY: migration-sql
+migration-sql: $(STAMP) ## Print the SQL of the revisions, for review (rev=a:b, default all)
+	@$(DB) sql $${rev:+"$$rev"}
+
+.PHONY: migration-test
+migration-test: $(STAMP) ## Up one at a time to head, down to base, up again: schema must match
+	@$(DB) roundtrip
+
+.PHONY: ci
+ci: $(STAMP) ## ruff, mypy, migration-check/-lint/-test, test: all on one throwaway Postgres
+	@$(RUN) python -m app.storage.checks.ci $${base:+--base "$$base"}
+
 ##@ Run and test
 
 .PHONY: serve
-serve: $(STAMP) ## Run the API with autoreload on http://127.0.0.1:8000
-	$(RUN) uvicorn app.main:app --reload --host 127.0.0.1 --port 8000
+serve: $(STAMP) ## Run the API with autoreload on http://127.0.0.1:8000 (port=... to change)
+	$(RUN) uvicorn app.main:app --reload --host 127.0.0.1 --port $${port:-8000}
 
 .PHONY: test
 test: $(STAMP) ## Run the test suite against a throwaway Postgres
