@@ -17,6 +17,9 @@ from sqlalchemy.engine import URL
 
 from app.settings import SettingsError, get_settings, is_local
 from app.storage import provision
+from app.storage.autogen import generate
+from app.storage.autogen.answers import parse_renames
+from app.storage.checks.lint import review_new_revisions
 from app.storage.errors import UserFacingError, explain_connection_error, root_cause
 from app.storage.local_postgres import server_answers
 from app.storage.revisions import alembic_config
@@ -75,10 +78,13 @@ def cmd_revision(config: Config, args: argparse.Namespace) -> None:
     if args.empty:
         command.revision(config, message=args.message)
         return
+    # A malformed rename= fails here, before anything connects or is written.
+    answers = generate.answers_for(parse_renames(args.rename or ""))
     _run_with_local_setup(
         get_settings().migration_url,
-        lambda: command.revision(config, message=args.message, autogenerate=True),
+        lambda: generate.generate(config, args.message, answers, say),
     )
+    review_new_revisions()
 
 
 def cmd_current(config: Config, args: argparse.Namespace) -> None:
@@ -100,6 +106,30 @@ def cmd_stamp(config: Config, args: argparse.Namespace) -> None:
 
 def cmd_merge(config: Config, args: argparse.Namespace) -> None:
     command.merge(config, "heads", message=args.message or "merge heads")
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> None:
+    from app.storage.checks import drift
+
+    drift.check()
+
+
+def cmd_lint(config: Config, args: argparse.Namespace) -> None:
+    from app.storage.checks import lint
+
+    lint.check(args.base or None)
+
+
+def cmd_sql(config: Config, args: argparse.Namespace) -> None:
+    from app.storage.checks import offline_sql
+
+    print(offline_sql.upgrade_sql(args.range or "base:heads"), end="")
+
+
+def cmd_roundtrip(config: Config, args: argparse.Namespace) -> None:
+    from app.storage.checks import roundtrip
+
+    roundtrip.check()
 
 
 def cmd_start(config: Config, args: argparse.Namespace) -> None:
@@ -127,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     revision = sub.add_parser("revision", help="generate a revision from the models")
     revision.add_argument("message")
     revision.add_argument("--empty", action="store_true", help="write an empty revision")
+    revision.add_argument(
+        "--rename",
+        metavar="LIST",
+        help="renames to apply, not ask about: author.name:full_name,author:writer",
+    )
     revision.set_defaults(func=cmd_revision)
 
     current = sub.add_parser("current", help="the database's revision")
@@ -148,6 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     merge = sub.add_parser("merge", help="join several heads into one")
     merge.add_argument("message", nargs="?", default=None)
     merge.set_defaults(func=cmd_merge)
+
+    sub.add_parser(
+        "check", help="models and migrations agree, one head (throwaway database)"
+    ).set_defaults(func=cmd_check)
+    lint = sub.add_parser("lint", help="squawk over each revision's offline SQL")
+    lint.add_argument("--base", default=None, help="only revisions after this revision or git ref")
+    lint.set_defaults(func=cmd_lint)
+    sql = sub.add_parser("sql", help="the offline SQL of an upgrade range (default: all)")
+    sql.add_argument("range", nargs="?", default=None, metavar="A:B")
+    sql.set_defaults(func=cmd_sql)
+    sub.add_parser(
+        "roundtrip", help="up, down and up again one revision at a time (throwaway database)"
+    ).set_defaults(func=cmd_roundtrip)
 
     sub.add_parser("start", help="start a local Postgres for the configured database").set_defaults(
         func=cmd_start

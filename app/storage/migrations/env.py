@@ -33,6 +33,7 @@ def context_options() -> dict[str, Any]:
         # Each revision commits on its own: a failure leaves the one before it in place.
         "transaction_per_migration": True,
         "process_revision_directives": autogen.process_revision_directives,
+        "render_item": autogen.render_item,
     }
 
 
