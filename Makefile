@@ -46,7 +46,7 @@ stop: $(STAMP) ## Stop the Postgres that `make start` started
 
 .PHONY: migrate
 migrate: $(STAMP) ## Apply migrations up to head (or rev=<id|+N>); starts a local Postgres if needed
-	@$(DB) migrate $${rev:-head}
+	@$(DB) migrate $${rev:-head} $(if $(accept-edited),--accept-edited "$(accept-edited)")
 
 .PHONY: migration
 migration: ## Generate a revision from the models: make migration msg="add author email" [rename="author.name:full_name"]
@@ -61,8 +61,8 @@ migration-empty: ## Write an empty revision to fill in by hand: make migration-e
 	@$(DB) revision --empty "$$msg"
 
 .PHONY: rollback
-rollback: $(STAMP) ## Undo the last revision (or down to rev=<id|-N|base>)
-	@$(DB) rollback $${rev:-}
+rollback: $(STAMP) ## Undo the last revision (or down to rev=<id|-N|base>); production: confirm=<id>
+	@$(DB) rollback $${rev:-} $${confirm:+--confirm "$$confirm"}
 
 .PHONY: migration-current
 migration-current: $(STAMP) ## Show the database's revision
@@ -80,7 +80,7 @@ migration-heads: $(STAMP) ## Show the head revision(s) of versions/
 migration-stamp: ## Mark the database as at rev without running anything: make migration-stamp rev=<id|head>
 	@test -n "$${rev:-}" || { echo 'error: missing rev: make migration-stamp rev=<revision id|head|base>' >&2; exit 2; }
 	@$(MAKE) $(STAMP)
-	@$(DB) stamp "$$rev"
+	@$(DB) stamp "$$rev" $${confirm:+--confirm "$$confirm"}
 
 .PHONY: migration-merge
 migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)

@@ -65,13 +65,24 @@ def _run_with_local_setup(url: URL, action: Callable[[], object]) -> None:
 
 
 def cmd_migrate(config: Config, args: argparse.Namespace) -> None:
+    # Read by app/storage/runner.py under the migration lock.
+    config.attributes["accept_edited"] = [r for r in (args.accept_edited or "").split(",") if r]
     _run_with_local_setup(
         get_settings().migration_url, lambda: command.upgrade(config, args.revision)
     )
 
 
+def _make_command(target: str, *words: str) -> list[str]:
+    return ["make", target, *(word for word in words if not word.endswith("="))]
+
+
 def cmd_rollback(config: Config, args: argparse.Namespace) -> None:
-    command.downgrade(config, args.revision or "-1")
+    from app.storage import guard
+
+    target = args.revision or "-1"
+    retry = _make_command("rollback", f"rev={args.revision or ''}")
+    guard.confirm_undo(config, kind="rollback", target=target, confirm=args.confirm, retry=retry)
+    command.downgrade(config, target)
 
 
 def cmd_revision(config: Config, args: argparse.Namespace) -> None:
@@ -100,6 +111,12 @@ def cmd_heads(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_stamp(config: Config, args: argparse.Namespace) -> None:
+    from app.storage import guard
+
+    retry = _make_command("migration-stamp", f"rev={args.revision}")
+    guard.confirm_undo(
+        config, kind="stamp", target=args.revision, confirm=args.confirm, retry=retry
+    )
     # purge: the stamp replaces whatever is recorded, even a revision this checkout lacks.
     command.stamp(config, args.revision, purge=True)
 
@@ -148,10 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="upgrade the database (default: to head)")
     migrate.add_argument("revision", nargs="?", default="head")
+    migrate.add_argument(
+        "--accept-edited",
+        metavar="REV[,REV]",
+        help="record the new checksum of applied revisions whose file was deliberately edited",
+    )
     migrate.set_defaults(func=cmd_migrate)
 
     rollback = sub.add_parser("rollback", help="downgrade one revision, or to REV")
     rollback.add_argument("revision", nargs="?", default=None)
+    rollback.add_argument(
+        "--confirm", metavar="REV", help="APP_ENV=production: the revision undone"
+    )
     rollback.set_defaults(func=cmd_rollback)
 
     revision = sub.add_parser("revision", help="generate a revision from the models")
@@ -178,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     stamp = sub.add_parser("stamp", help="record REV as applied without running it")
     stamp.add_argument("revision")
+    stamp.add_argument("--confirm", metavar="REV", help="APP_ENV=production: the revision replaced")
     stamp.set_defaults(func=cmd_stamp)
 
     merge = sub.add_parser("merge", help="join several heads into one")

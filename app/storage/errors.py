@@ -4,6 +4,7 @@ Messages name host:port/database and the user, never the password.
 """
 
 import socket
+from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.engine import URL
@@ -70,3 +71,101 @@ def explain_connection_error(exc: BaseException, url: URL) -> str | None:
     if isinstance(cause, asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError):
         return f"Postgres at {where} is not accepting connections now ({cause}); try again shortly"
     return None
+
+
+def _database_error_lines(cause: BaseException) -> list[str]:
+    """Postgres's own words (message, detail, hint), or the Python error a revision raised."""
+    if isinstance(cause, asyncpg.PostgresError):
+        lines = [f"database:  {cause.message} [{cause.sqlstate}]"]
+        if cause.detail:
+            lines.append(f"detail:    {cause.detail}")
+        if cause.hint:
+            lines.append(f"hint:      {cause.hint}")
+        return lines
+    return [f"python:    {type(cause).__name__}: {cause}"]
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """The session that held the lock a revision waited for, as pg_locks told it."""
+
+    pid: int
+    relation: str | None
+    state: str | None
+    seconds: float | None
+    query: str | None
+
+
+class RevisionFailed(UserFacingError):
+    """A revision failed and its transaction was rolled back: one block naming the revision."""
+
+    def __init__(
+        self,
+        *,
+        revision: str,
+        doc: str | None,
+        path: str | None,
+        at: tuple[str, ...],
+        error: BaseException,
+        lock_timeout: float,
+        tries: int = 1,
+    ) -> None:
+        super().__init__(revision)
+        self.revision, self.doc, self.path, self.at = revision, doc, path, at
+        self.error, self.lock_timeout, self.tries = error, lock_timeout, tries
+        self.cause = root_cause(error)
+        self.blocker: Blocker | None = None
+
+    @property
+    def sqlstate(self) -> str | None:
+        return getattr(self.cause, "sqlstate", None)
+
+    @property
+    def is_lock_timeout(self) -> bool:
+        return self.sqlstate == LOCK_NOT_AVAILABLE
+
+    def __str__(self) -> str:
+        name = f"revision {self.revision}" + (f" ({self.doc})" if self.doc else "")
+        still = f"the database is still at {', '.join(self.at) or 'base'}"
+        details: list[str] = []
+        if self.path:
+            details.append(f"file:      {self.path}")
+        blocker = self.blocker
+        if self.is_lock_timeout:
+            table = f"table {blocker.relation}" if blocker and blocker.relation else "a table"
+            head = (
+                f"{name} could not lock {table} within {self.lock_timeout:g} s "
+                f"({self.tries} {'try' if self.tries == 1 else 'tries'}); {still}"
+            )
+            if blocker is not None:
+                held = f" for {blocker.seconds:.0f} s" if blocker.seconds is not None else ""
+                details.append(
+                    f"blocked by: pid {blocker.pid} ({blocker.state or 'unknown state'}{held}), "
+                    f"running: {_one_line(blocker.query) or '(not visible to this user)'}"
+                )
+                advice = (
+                    f"let that transaction finish, or end it with "
+                    f"SELECT pg_terminate_backend({blocker.pid}); then run `make migrate` again"
+                )
+            else:
+                advice = "find the blocking session in pg_stat_activity; then run `make migrate`"
+            details.append(advice + " (MIGRATION_LOCK_TIMEOUT sets the wait)")
+        else:
+            head = f"{name} failed and was rolled back; {still}"
+            details.extend(_database_error_lines(self.cause))
+            if self.sqlstate == QUERY_CANCELED:
+                details.append("a statement ran past MIGRATION_STATEMENT_TIMEOUT")
+            statement = getattr(self.error, "statement", None)
+            if statement:
+                details.append(f"statement: {_one_line(statement)}")
+            details.append("fix the revision, then run `make migrate` again")
+        return "\n".join([head, *("  " + line for line in details)])
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+
+
+def _one_line(text: str | None, limit: int = 300) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

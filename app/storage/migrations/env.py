@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.models import metadata
 from app.settings import get_settings
-from app.storage import autogen
+from app.storage import autogen, checksums, runner
 
 config = context.config
 
@@ -34,6 +34,8 @@ def context_options() -> dict[str, Any]:
         "transaction_per_migration": True,
         "process_revision_directives": autogen.process_revision_directives,
         "render_item": autogen.render_item,
+        # The checksum table beside alembic_version is the machinery's, not a model's.
+        "include_name": checksums.include_name,
     }
 
 
@@ -50,9 +52,10 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, **context_options())
+    context.configure(connection=connection, **context_options(), **runner.online_options(config))
     with context.begin_transaction():
-        context.run_migrations()
+        # context.run_migrations(), plus checksums and a failure that names its revision.
+        runner.run_migrations()
 
 
 async def run_async_migrations() -> None:
@@ -60,11 +63,11 @@ async def run_async_migrations() -> None:
     connectable = create_async_engine(
         settings.migration_url,
         poolclass=pool.NullPool,
-        connect_args={"timeout": settings.MIGRATION_CONNECT_TIMEOUT},
+        connect_args=runner.connect_args(settings),
     )
     try:
-        async with connectable.connect() as connection:
-            await connection.run_sync(do_run_migrations)
+        # One run at a time (advisory lock), bounded lock waits, retried lock timeouts.
+        await runner.run_serialized(connectable, do_run_migrations)
     finally:
         await connectable.dispose()
 
