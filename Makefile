@@ -89,8 +89,8 @@ migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
 ##@ Checks before a merge (never on your database: a throwaway one where needed)
 
 .PHONY: migration-check
-migration-check: $(STAMP) ## Fail if models and migrations differ, on several heads, or an unregistered model
-	@$(DB) check
+migration-check: $(STAMP) ## Fail on model/migration drift, several heads, unregistered models, edited revisions (base=<git ref>)
+	@$(DB) check $${base:+--base "$$base"}
 
 .PHONY: migration-lint
 migration-lint: $(STAMP) ## squawk each revision's SQL (base=<rev|git ref>: only the ones after it)

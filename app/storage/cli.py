@@ -128,7 +128,7 @@ def cmd_merge(config: Config, args: argparse.Namespace) -> None:
 def cmd_check(config: Config, args: argparse.Namespace) -> None:
     from app.storage.checks import drift
 
-    drift.check()
+    drift.check(args.base or None)
 
 
 def cmd_lint(config: Config, args: argparse.Namespace) -> None:
@@ -210,9 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("message", nargs="?", default=None)
     merge.set_defaults(func=cmd_merge)
 
-    sub.add_parser(
-        "check", help="models and migrations agree, one head (throwaway database)"
-    ).set_defaults(func=cmd_check)
+    check = sub.add_parser("check", help="models and migrations agree, one head (throwaway DB)")
+    check.add_argument("--base", default=None, help="git ref whose revision files must not change")
+    check.set_defaults(func=cmd_check)
     lint = sub.add_parser("lint", help="squawk over each revision's offline SQL")
     lint.add_argument("--base", default=None, help="only revisions after this revision or git ref")
     lint.set_defaults(func=cmd_lint)

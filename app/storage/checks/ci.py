@@ -34,12 +34,13 @@ class Outcome:
 def steps(base: str | None = None) -> list[Step]:
     python = sys.executable
     cli = (python, "-m", "app.storage.cli")
+    since = ("--base", base) if base else ()
     return [
         Step("ruff check", (python, "-m", "ruff", "check", ".")),
         Step("ruff format", (python, "-m", "ruff", "format", "--check", ".")),
         Step("mypy", (python, "-m", "mypy", "app", "tests")),
-        Step("migration-check", (*cli, "check")),
-        Step("migration-lint", (*cli, "lint", *(("--base", base) if base else ()))),
+        Step("migration-check", (*cli, "check", *since)),
+        Step("migration-lint", (*cli, "lint", *since)),
         Step("migration-test", (*cli, "roundtrip")),
         Step("test", (python, "-m", "pytest")),
     ]

@@ -14,11 +14,13 @@ from app.storage.revisions import alembic_config
 T = TypeVar("T")
 
 
-def run_on(url: URL, work: Callable[[Connection], T]) -> T:
+def run_on(url: URL, work: Callable[[Connection], T], connect_timeout: float = 10) -> T:
     """Run work(connection) on one connection to url; no transaction is left open for it."""
 
     async def main() -> T:
-        engine = create_async_engine(url, poolclass=NullPool)
+        engine = create_async_engine(
+            url, poolclass=NullPool, connect_args={"timeout": connect_timeout}
+        )
         try:
             async with engine.connect() as connection:
                 return await connection.run_sync(work)

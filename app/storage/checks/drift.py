@@ -1,27 +1,36 @@
 """`make migration-check`: the models and the migrations describe the same schema.
 
 Fails, naming what differs, on: more than one head; a table model not on the migrations'
-MetaData; an applied revision edited since (checksums); any difference autogenerate finds
-between the models and a throwaway database migrated to head. A table the migrations create
-that no model declares is such a difference: every table has a model.
+MetaData; an applied revision edited since (the configured database's checksum ledger, read
+only; with base=<git ref>, also a revision file changed since that ref); any difference
+autogenerate finds between the models and a throwaway database migrated to head. A table the
+migrations create that no model declares is such a difference: every table has a model.
 """
 
+import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
+from app.settings import SettingsError, describe, get_settings, is_local
+from app.storage import checksums
 from app.storage.checks import throwaway
 from app.storage.checks.connection import config_for, idle, run_on
 from app.storage.checks.registry import unregistered_tables
 from app.storage.errors import UserFacingError
+from app.storage.local_postgres import server_answers
+from app.storage.revisions import PROJECT_ROOT
 
 
 def _name(item: Any) -> str:
@@ -87,24 +96,75 @@ def heads_problem() -> str | None:
     return None
 
 
-def edited_revisions_problems() -> list[str]:
-    """Applied revisions edited since: needs app.storage.checksums (issue 4) when present."""
+def edited_applied_revisions(say: Callable[[str], None]) -> list[str]:
+    """Revisions edited since they were applied to the configured database (read only: its
+    checksum ledger is compared with the files, nothing is written)."""
     try:
-        from app.storage import checksums  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
+        url = get_settings().migration_url
+    except SettingsError:
         return []
-    verify: Callable[[], list[str]] | None = getattr(checksums, "problems", None)
-    return list(verify()) if verify is not None else []
+    where = describe(url)
+    if is_local(url) and not server_answers(url.host or "127.0.0.1", url.port or 5432):
+        say(f"applied-revision checksums: nothing answers at {where}; not compared")
+        return []
+    try:
+        state = run_on(url, checksums.read_state, connect_timeout=3)
+    except (OSError, DBAPIError, asyncpg.PostgresError):
+        say(f"applied-revision checksums: cannot read {where}; not compared")
+        return []
+    script = ScriptDirectory.from_config(config_for())
+    try:
+        checksums.verify(script, state, accept=(), where=where)
+    except checksums.EditedRevisionError as exc:
+        return [str(exc)]
+    except UserFacingError as exc:
+        # The database is at a revision of another branch: `make migrate` explains that one.
+        say(f"applied-revision checksums: {exc}")
+    return []
 
 
-def check(say: Callable[[str], None] | None = None) -> None:
+def changed_since(base: str | None) -> list[str]:
+    """Revision files changed or deleted since a git ref, where they are merged already."""
+    if not base:
+        return []
+    try:
+        if ScriptDirectory.from_config(config_for()).get_revision(base) is not None:
+            return []  # a revision id, as lint's base= takes: no git history to compare with
+    except CommandError:
+        pass
+    versions = "app/storage/migrations/versions/"
+    listed = subprocess.run(
+        ["git", "diff", "--name-status", "--no-renames", base, "--", versions],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode != 0:
+        raise UserFacingError(
+            f"base={base} is not a git ref here: use a branch such as origin/main, or leave it out"
+        )
+    problems = []
+    for line in listed.stdout.splitlines():
+        status, _, path = line.partition("\t")
+        if status in {"M", "D"} and path.endswith(".py"):
+            verb = "edited" if status == "M" else "deleted"
+            problems.append(
+                f"{path} was {verb} but {base} has it already (applied revisions do not change): "
+                "restore it and put the change in a new revision (`make migration msg=...`)"
+            )
+    return problems
+
+
+def check(base: str | None = None, say: Callable[[str], None] | None = None) -> None:
     out = say or (lambda line: print(line, file=sys.stderr))
     problems: list[str] = []
     heads = heads_problem()
     if heads:
         problems.append(heads)
     problems.extend(unregistered_tables())
-    problems.extend(edited_revisions_problems())
+    problems.extend(changed_since(base))
+    problems.extend(edited_applied_revisions(out))
     with throwaway.database(out) as url:
         diffs = run_on(url, _compare)
     if diffs:

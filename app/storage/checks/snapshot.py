@@ -1,10 +1,14 @@
 """The schema as Postgres holds it (pg_catalog), comparable between two points in time.
 
-Alembic's own table is left out: its rows are the revision, not the schema.
+The migration machinery's own tables (alembic_version, the checksums) are left out: they
+record which revisions ran, they are not the schema the revisions build.
 """
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+from app.storage.checksums import CHECKSUM_TABLE
+from app.storage.revisions import VERSION_TABLE
 
 Snapshot = dict[str, str]
 
@@ -12,7 +16,7 @@ _USER_SCHEMAS = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
     "AND n.nspname NOT LIKE 'pg_temp%'"
 )
-_NOT_VERSION_TABLE = "c.relname <> 'alembic_version'"
+_NOT_VERSION_TABLE = f"c.relname NOT IN ('{VERSION_TABLE}', '{CHECKSUM_TABLE}')"
 
 # Each query yields (key, definition); keys are unique per kind.
 _QUERIES: dict[str, str] = {
@@ -27,7 +31,7 @@ _QUERIES: dict[str, str] = {
                     WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' END
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {_USER_SCHEMAS}
-          AND {_NOT_VERSION_TABLE} AND c.relname <> 'alembic_version_pkc'""",
+          AND {_NOT_VERSION_TABLE}""",
     "column": f"""
         SELECT n.nspname || '.' || c.relname || '.' || a.attname,
                format_type(a.atttypid, a.atttypmod)
@@ -56,7 +60,8 @@ _QUERIES: dict[str, str] = {
         FROM pg_constraint k
         JOIN pg_class c ON c.oid = k.conrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE {_USER_SCHEMAS} AND {_NOT_VERSION_TABLE}""",
+        -- Postgres 18's NOT NULL constraints repeat the columns' nullability.
+        WHERE k.contype <> 'n' AND {_USER_SCHEMAS} AND {_NOT_VERSION_TABLE}""",
     "enum type": f"""
         SELECT n.nspname || '.' || t.typname,
                string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder)
