@@ -45,7 +45,11 @@ def test_make_serve_answers_health_and_ready(project: Project, tmp_path: Path) -
 
 
 def test_makefile_installs_uv_when_missing(tmp_path: Path, project: Project) -> None:
-    """With no uv on PATH, `make install` puts one in .tools/ with python3's pip."""
+    """With no uv on PATH, make puts one in .tools/ with python3's pip, and uses it.
+
+    The scratch copy shares this run's venv, so only uv's own bootstrap is exercised here;
+    .ci/run on a clean clone exercises the full install.
+    """
     # The interpreter the venv was made from: a real python3, not a venv's or a shim.
     base_python = Path(sys.base_prefix) / "bin" / "python3"
     bin_dir = tmp_path / "bin"
@@ -53,14 +57,10 @@ def test_makefile_installs_uv_when_missing(tmp_path: Path, project: Project) -> 
     (bin_dir / "python3").symlink_to(base_python)
     path = os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"])
     assert not any((Path(folder) / "uv").exists() for folder in path.split(os.pathsep))
-    env = {
-        key: value
-        for key, value in project.environment().items()
-        if key not in {"UV", "UV_PROJECT_ENVIRONMENT", "VIRTUAL_ENV"}
-    }
+    env = {key: value for key, value in project.environment().items() if key != "UV"}
     env["PATH"] = path
     result = subprocess.run(
-        ["make", "install"],
+        ["make", "migrate"],
         cwd=project.root,
         env=env,
         capture_output=True,
@@ -69,16 +69,7 @@ def test_makefile_installs_uv_when_missing(tmp_path: Path, project: Project) -> 
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (project.root / ".tools/bin/uv").exists()
-    assert (project.root / ".venv/.installed").exists()
-    version = subprocess.run(
-        [
-            str(project.root / ".venv/bin/python"),
-            "-c",
-            "import alembic, fastapi, sqlmodel; print('ok')",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert version.stdout.strip() == "ok"
+    uv = project.root / ".tools/bin/uv"
+    version = subprocess.run([str(uv), "--version"], capture_output=True, text=True, check=False)
+    assert version.stdout.startswith("uv "), version.stdout + version.stderr
+    assert "Running upgrade  -> 8ef2faae17b8" in result.stderr
