@@ -115,8 +115,13 @@ serve: $(STAMP) ## Run the API with autoreload on http://127.0.0.1:8000 (port=..
 	$(RUN) uvicorn app.main:app --reload --host 127.0.0.1 --port $${port:-8000}
 
 .PHONY: test
-test: $(STAMP) ## Run the test suite against a throwaway Postgres
-	$(RUN) pytest $${args:-}
+test: $(STAMP) ## Run the test suite against a throwaway Postgres (jobs=N workers, args=...)
+	$(RUN) pytest -n $${jobs:-2} $${args:-}
+
+.PHONY: bench
+bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed (reports in bench/results/)
+	@case "$${which:-all}" in all|load|speed) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed" >&2; exit 2;; esac
+	$(RUN) python -m bench $${which:-all}
 
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy
