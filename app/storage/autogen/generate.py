@@ -53,6 +53,12 @@ def check_file(path: Path) -> None:
 
 def generate(config: Config, message: str, answers: Answers, say: Say) -> list[Path]:
     """Write the revision (or nothing), check it, then print what the reviewer must weigh."""
+    try:
+        # Imported here first: a model module that fails stops us before env.py runs, and
+        # as one line (app.models wraps any failure in ModelImportError, naming the module).
+        import app.models  # noqa: F401
+    except ImportError as exc:
+        raise UserFacingError(str(exc)) from exc
     config.attributes[ANSWERS] = answers
     config.attributes[REVIEW] = []
     result = command.revision(config, message=message, autogenerate=True)

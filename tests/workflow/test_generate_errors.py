@@ -1,0 +1,87 @@
+"""`make migration` when there is nothing to write, or something is wrong: one line, no file."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from tests.support.project import Project, Result, copy_project
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, new_database: Callable[[], URL]) -> Project:
+    root = copy_project(tmp_path_factory.mktemp("generate-errors") / "project")
+    project = Project(root=root, database_url=new_database())
+    migrated = project.make("migrate")
+    assert migrated.returncode == 0, migrated.output
+    return project
+
+
+def generate(project: Project, *args: str) -> tuple[Result, list[Path]]:
+    before = project.versions()
+    result = project.make("migration", *args)
+    return result, project.new_versions(before)
+
+
+def assert_one_error(result: Result, *phrases: str) -> None:
+    assert result.returncode != 0, result.output
+    assert len(result.errors()) == 1, result.output
+    assert "Traceback" not in result.output, result.output
+    for phrase in phrases:
+        assert phrase in result.errors()[0], result.output
+
+
+def test_no_model_change_writes_nothing(project: Project) -> None:
+    result, written = generate(project, "msg=nothing")
+    assert result.returncode == 0, result.output
+    assert "No changes detected" in result.output
+    assert written == []
+
+
+def test_a_broken_model_module_stops_generation(project: Project) -> None:
+    project.write(
+        "app/models/broken.py", "from sqlmodel import Field\n\nraise RuntimeError('oops')\n"
+    )
+    try:
+        result, written = generate(project, "msg=with a broken module")
+    finally:
+        (project.root / "app/models/broken.py").unlink()
+    assert_one_error(result, "app.models.broken", "RuntimeError")
+    assert written == []
+
+
+def test_a_malformed_rename_is_refused(project: Project) -> None:
+    result, written = generate(project, "msg=rename", "rename=author.name")
+    assert_one_error(result, "'author.name'", 'rename="author.name:full_name"')
+    assert written == []
+
+
+def test_a_rename_that_matches_nothing_is_refused(project: Project) -> None:
+    result, written = generate(project, "msg=rename", "rename=author.nom:full_name")
+    assert_one_error(result, "author.nom:full_name", "matches no")
+    assert written == []
+
+
+def test_a_file_that_fails_ruff_is_reported(project: Project) -> None:
+    template = project.root / "app/storage/migrations/script.py.mako"
+    original = template.read_text()
+    # An undefined name in upgrade(): the file loads, ruff cannot fix it, the check must fail.
+    template.write_text(
+        original.replace(
+            "def upgrade() -> None:\n", "def upgrade() -> None:\n    undefined_name()\n"
+        )
+    )
+    project.edit(
+        "app/models/author.py",
+        "    id: int | None = Field(default=None, primary_key=True)\n",
+        "    id: int | None = Field(default=None, primary_key=True)\n"
+        "    note: str | None = Field(default=None, max_length=20)\n",
+    )
+    try:
+        result, written = generate(project, "msg=lint failure")
+    finally:
+        template.write_text(original)
+    assert_one_error(result, "fails `ruff check`")
+    assert "F821" in result.output
+    assert len(written) == 1  # kept for the reader to see what went wrong
