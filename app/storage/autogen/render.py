@@ -1,7 +1,7 @@
 """How operations and types are written into the file, so it runs with its own imports."""
 
 import textwrap
-from typing import Any
+from typing import Any, Literal
 
 from alembic.autogenerate import renderers
 from alembic.autogenerate.api import AutogenContext
@@ -44,7 +44,7 @@ def _plain_type(type_: Any, autogen_context: AutogenContext) -> str | None:
     return f"{module}.{impl!r}"
 
 
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Alembic's render_item hook: False means "render as Alembic would"."""
     if type_ == "type" and type(obj).__module__.startswith(APP_PACKAGE):
         rendered = _plain_type(obj, autogen_context)

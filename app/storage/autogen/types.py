@@ -1,6 +1,7 @@
 """Column types as Postgres spells them: for rename questions and narrowing checks."""
 
 import re
+from typing import Any
 
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
@@ -23,7 +24,7 @@ _FAMILIES: dict[str, tuple[str, int]] = {
 }
 
 
-def spelled(type_: TypeEngine[object]) -> str:
+def spelled(type_: TypeEngine[Any]) -> str:
     """The type as Postgres DDL writes it, e.g. VARCHAR(255)."""
     try:
         return str(type_.compile(dialect=_DIALECT))
@@ -32,7 +33,7 @@ def spelled(type_: TypeEngine[object]) -> str:
         return type(type_).__name__.upper()
 
 
-def _parts(type_: TypeEngine[object]) -> tuple[str, list[int]]:
+def _parts(type_: TypeEngine[Any]) -> tuple[str, list[int]]:
     match = _SPELLED.match(spelled(type_))
     if match is None:
         return spelled(type_), []
@@ -41,22 +42,22 @@ def _parts(type_: TypeEngine[object]) -> tuple[str, list[int]]:
     return base, args
 
 
-def base_name(type_: TypeEngine[object]) -> str:
+def base_name(type_: TypeEngine[Any]) -> str:
     """VARCHAR for VARCHAR(255): the word the rename question shows."""
     return _parts(type_)[0]
 
 
-def family(type_: TypeEngine[object]) -> str:
+def family(type_: TypeEngine[Any]) -> str:
     base = base_name(type_)
     return _FAMILIES.get(base, (base, 0))[0]
 
 
-def compatible(old: TypeEngine[object], new: TypeEngine[object]) -> bool:
+def compatible(old: TypeEngine[Any], new: TypeEngine[Any]) -> bool:
     """Could a column of type old have been renamed into one of type new?"""
     return family(old) == family(new)
 
 
-def narrows(old: TypeEngine[object], new: TypeEngine[object]) -> bool:
+def narrows(old: TypeEngine[Any], new: TypeEngine[Any]) -> bool:
     """True when some value of old may not fit new: data is cut or the ALTER fails."""
     if spelled(old) == spelled(new):
         return False
