@@ -72,6 +72,10 @@ ADVICE: dict[str, str] = {
     "prefer-timestamptz": (
         "store instants as TIMESTAMP WITH TIME ZONE: sa.DateTime(timezone=True) in the model"
     ),
+    "ban-drop-constraint": (
+        "deploy code that no longer relies on the constraint first, then drop it and opt out"
+        " with that reason"
+    ),
     "ban-char-field": "use VARCHAR(n) or TEXT: CHAR(n) pads with spaces",
     "ban-drop-database": "drop databases by hand, never from a revision",
     "ban-truncate-cascade": "truncate the tables you name, without CASCADE",

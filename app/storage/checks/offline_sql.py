@@ -1,7 +1,10 @@
 """The SQL the revisions would run (`alembic upgrade --sql`), whole or cut per revision."""
 
 import io
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from alembic import command
@@ -27,8 +30,21 @@ def upgrade_sql(revision_range: str = "base:heads") -> str:
     buffer = io.StringIO()
     config = config_for()
     config.output_buffer = buffer
-    command.upgrade(config, revision_range, sql=True)
+    with _quiet("alembic"):
+        command.upgrade(config, revision_range, sql=True)
     return buffer.getvalue()
+
+
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    # After `make migration` configured logging, Alembic would narrate this run too.
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def split(sql: str) -> list[RevisionSQL]:
