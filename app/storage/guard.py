@@ -144,9 +144,13 @@ def _ask_at_terminal(prompt: str) -> str | None:
         return None
     print(prompt, end="", file=sys.stderr, flush=True)
     try:
-        return sys.stdin.readline().strip()
+        answer = sys.stdin.readline().strip()
     except (EOFError, OSError):
-        return ""
+        answer = ""
+    if not sys.stderr.isatty():
+        # The terminal echoed the Enter; a log of stderr ends the prompt's line itself.
+        print(file=sys.stderr)
+    return answer
 
 
 def confirm_undo(

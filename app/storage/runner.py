@@ -195,9 +195,10 @@ def run_migrations() -> None:
         accepted = checksums.verify(script, state, run.accept_edited, run.where)
         unrecorded = run.ledger.unrecorded(state.heads)
     run.steps, run.done = _plan(context, run, kind, state.heads), 0
+    purge = bool(context.opts.get("purge"))
     for revision in accepted:
         say(f"accepted the edited file of applied revision {revision}: its checksum is updated")
-    if not run.steps:
+    if not run.steps and not purge:
         if accepted or unrecorded:
             run.ledger.write(connection, {*accepted, *unrecorded})
             if run.owns_transactions:
@@ -206,6 +207,8 @@ def run_migrations() -> None:
     # Part of the first revision's transaction: Alembic adopts the one begun here.
     _set_session_limits(connection, run.settings)
     run.ledger.write(connection, {*accepted, *unrecorded})
+    if purge:
+        run.heads = ()  # Alembic empties alembic_version first
     try:
         alembic_context.run_migrations()
     except Exception as exc:
@@ -213,6 +216,10 @@ def run_migrations() -> None:
         if failure is None:
             raise
         raise failure from exc
+    # A stamp --purge with no step leaves its DELETE in the transaction begun above.
+    run.ledger.sync(connection, run.heads, ())
+    if run.owns_transactions and connection.in_transaction():
+        connection.commit()
 
 
 class BlockerWatch:
