@@ -18,6 +18,8 @@ def engine_options(settings: Settings) -> dict[str, Any]:
         # PgBouncer in transaction mode hands each transaction to any server connection,
         # where a statement prepared on another one does not exist.
         connect_args["statement_cache_size"] = 0
+        # SQLAlchemy's own cache of prepared statements too (its asyncpg dialect docs).
+        connect_args["prepared_statement_cache_size"] = 0
         connect_args["prepared_statement_name_func"] = lambda: f"__asyncpg_{uuid4()}__"
     return {
         "pool_size": settings.DB_POOL_SIZE,
