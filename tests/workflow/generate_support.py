@@ -85,11 +85,11 @@ def apply_round(project: Project, generated: Result, path: Path) -> Round:
 
 
 def make_on_terminal(
-    project: Project, *args: str, answers: dict[str, str], timeout: float = 120
+    project: Project, *args: str, answers: dict[str, str], timeout: float = 60
 ) -> tuple[int, str]:
     """Run the real `make` with stdin on a pseudo-terminal, answering each prompt it shows.
 
-    answers maps a piece of the question to the reply typed at it.
+    answers maps a piece of a question to the reply typed at it; any other question gets "n".
     """
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
@@ -103,7 +103,7 @@ def make_on_terminal(
     )
     os.close(terminal)
     transcript = ""
-    answered: set[str] = set()
+    replied: list[str] = []
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -116,15 +116,23 @@ def make_on_terminal(
                 if not chunk:
                     break
                 transcript += chunk.decode(errors="replace")
-                for piece, reply in answers.items():
-                    if piece not in answered and piece in transcript and "[y/N]" in transcript:
-                        os.write(controller, reply.encode() + b"\n")
-                        answered.add(piece)
+                questions = transcript.split("[y/N]")[:-1]
+                while len(replied) < len(questions):
+                    question = questions[len(replied)].rsplit("\n", 1)[-1]
+                    # A question nobody expected gets "n", as at a real terminal's Enter.
+                    reply = next((r for piece, r in answers.items() if piece in question), "n")
+                    os.write(controller, reply.encode() + b"\n")
+                    replied.append(reply)
             elif process.poll() is not None:
                 break
-        returncode = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        try:
+            returncode = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            transcript += "\n[timed out: killed]"
+            returncode = -9
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
         os.close(controller)
     return returncode, transcript.replace("\r\n", "\n")

@@ -174,7 +174,9 @@ def rounds(
         "rename=book.title:heading",
         answers={"author.name to author.full_name": "y"},
     )
-    (path,) = project.new_versions(before)
+    written = project.new_versions(before)
+    assert len(written) == 1, history.prompt[1]
+    (path,) = written
     history.written.append(path)
     done[2] = apply_round(project, _terminal_result(history.prompt), path)
     history.rows["book"] = pg.fetch(history.url, "SELECT heading FROM book")
