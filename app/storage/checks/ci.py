@@ -47,14 +47,24 @@ def steps(base: str | None = None) -> list[Step]:
     ]
 
 
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    # The uv the Makefile uses (maybe its own copy in .tools/) is the one steps call as `uv`.
+    uv = env.get("UV")
+    if uv and os.sep in uv:
+        env["PATH"] = os.pathsep.join([os.path.dirname(uv), env.get("PATH", "")])
+    return env
+
+
 @contextmanager
 def shared_server() -> Iterator[dict[str, str]]:
     """The environment for every step: TEST_DATABASE_URL, ours if none is given."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        yield dict(os.environ)
+    env = _environment()
+    if env.get("TEST_DATABASE_URL"):
+        yield env
         return
     with own_server(lambda line: print(line, file=sys.stderr)) as url:
-        yield {**os.environ, "TEST_DATABASE_URL": url.render_as_string(hide_password=False)}
+        yield {**env, "TEST_DATABASE_URL": url.render_as_string(hide_password=False)}
 
 
 def run(plan: Sequence[Step], env: dict[str, str]) -> list[Outcome]:
