@@ -238,9 +238,8 @@ def explain(exc: BaseException) -> str | None:
         return _hint_for_command_error(str(exc))
     if isinstance(exc, SyntaxError):
         return f"{exc.filename} line {exc.lineno} has a syntax error ({exc.msg}): fix the file"
-    from app.models import ModelImportError
-
-    if isinstance(exc, ModelImportError):
+    # Matched by name: importing app.models again to get the class would fail again.
+    if isinstance(exc, ImportError) and type(exc).__name__ == "ModelImportError":
         return str(exc)
     try:
         url = get_settings().migration_url

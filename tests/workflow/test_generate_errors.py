@@ -85,3 +85,12 @@ def test_a_file_that_fails_ruff_is_reported(project: Project) -> None:
     assert_one_error(result, "fails `ruff check`")
     assert "F821" in result.output
     assert len(written) == 1  # kept for the reader to see what went wrong
+
+
+def test_a_broken_model_module_stops_migrate_too(project: Project) -> None:
+    project.write("app/models/broken.py", "raise RuntimeError('oops')\n")
+    try:
+        result = project.make("migrate")
+    finally:
+        (project.root / "app/models/broken.py").unlink()
+    assert_one_error(result, "app.models.broken")
