@@ -140,7 +140,7 @@ def cmd_lint(config: Config, args: argparse.Namespace) -> None:
 def cmd_sql(config: Config, args: argparse.Namespace) -> None:
     from app.storage.checks import offline_sql
 
-    print(offline_sql.upgrade_sql(args.range or "base:heads"), end="")
+    print(offline_sql.range_sql(args.range or "base:heads"), end="")
 
 
 def cmd_roundtrip(config: Config, args: argparse.Namespace) -> None:

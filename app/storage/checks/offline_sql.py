@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from alembic import command
+from alembic.util import CommandError
 
 from app.storage.checks.connection import config_for
+from app.storage.errors import UserFacingError
 
 _MARKER = re.compile(r"^-- Running upgrade (?P<down>.*) -> (?P<rev>\S+)$")
 _VERSION_TABLE = "alembic_version"
@@ -33,6 +35,33 @@ def upgrade_sql(revision_range: str = "base:heads") -> str:
     with _quiet("alembic"):
         command.upgrade(config, revision_range, sql=True)
     return buffer.getvalue()
+
+
+def downgrade_sql(revision_range: str) -> str:
+    buffer = io.StringIO()
+    config = config_for()
+    config.output_buffer = buffer
+    with _quiet("alembic"):
+        command.downgrade(config, revision_range, sql=True)
+    return buffer.getvalue()
+
+
+def range_sql(revision_range: str = "base:heads") -> str:
+    """`make migration-sql rev=a:b`: the upgrade from a to b, or the downgrade when b is older."""
+    sql = upgrade_sql(revision_range)
+    if "-- Running upgrade" in sql:
+        return sql
+    if ":" in revision_range:
+        try:
+            down = downgrade_sql(revision_range)
+        except CommandError:
+            down = ""
+        if "-- Running downgrade" in down:
+            return down
+    raise UserFacingError(
+        f"rev={revision_range} runs no revision: give a range such as "
+        "8ef2faae17b8:head (upgrade) or head:8ef2faae17b8 (downgrade)"
+    )
 
 
 @contextmanager
