@@ -41,6 +41,8 @@ class Plan:
     undone: tuple[Script, ...]
     unknown: tuple[str, ...]
     sql: str
+    # A stamp upwards: revisions recorded as applied without their SQL being run.
+    marked: tuple[Script, ...] = ()
 
     @property
     def confirmation(self) -> str:
@@ -96,7 +98,13 @@ def plan(script: ScriptDirectory, heads: tuple[str, ...], target: str, kind: str
         sql = _offline_sql(lambda config: command.stamp(config, f"{start}:{target}", sql=True))
     else:
         sql = ""
-    return Plan(heads, undone, unknown, sql)
+    marked: tuple[Script, ...] = ()
+    if kind == "stamp" and not undone and target != "base":
+        try:
+            marked = tuple(script.iterate_revisions(target, heads))
+        except (RevisionError, CommandError):
+            marked = ()
+    return Plan(heads, undone, unknown, sql, marked)
 
 
 def _known(script: ScriptDirectory) -> set[str]:
@@ -131,6 +139,9 @@ def describe_plan(plan: Plan, *, what: str, where: str) -> str:
         for script in plan.undone:
             path = f"  ({shown_path(script.path)})" if script.path else ""
             lines.append(f"  {script.revision}  {script.doc}{path}")
+    elif plan.marked:
+        lines.append("records as applied, without running them:")
+        lines.extend(f"  {script.revision}  {script.doc}" for script in plan.marked)
     elif plan.heads and not plan.unknown:
         lines.append(f"  undoes no revision (the database is at {', '.join(plan.heads)})")
     if plan.sql:

@@ -265,39 +265,51 @@ async def run_serialized(engine: AsyncEngine, migrate: Callable[[Connection], No
         async with engine.connect() as connection:
             await connection.run_sync(migrate)
         return
-    run.owns_transactions = True
-    settings = run.settings
     async with (
         locking.migration_lock(
-            engine, wait_timeout=settings.MIGRATION_WAIT_TIMEOUT, where=run.where
+            engine, wait_timeout=run.settings.MIGRATION_WAIT_TIMEOUT, where=run.where
         ) as lock,
         engine.connect() as connection,
     ):
-        raw = await connection.get_raw_connection()
-        pid = raw.driver_connection.get_server_pid()  # type: ignore[union-attr]
-        interval = min(0.5, settings.MIGRATION_LOCK_TIMEOUT / 4)
-        attempt, blocker = 1, None
-        while True:
-            try:
-                async with BlockerWatch(lock, pid, interval) as watch:
-                    try:
-                        await connection.run_sync(migrate)
-                    finally:
-                        blocker = watch.last
-                return
-            except RevisionFailed as failure:
-                failure.tries, failure.blocker = attempt, blocker
-                if not failure.is_lock_timeout or attempt >= settings.MIGRATION_LOCK_RETRIES:
-                    raise
-                delay = BACKOFF * 2 ** (attempt - 1)
-                say(
-                    f"revision {failure.revision} waited {settings.MIGRATION_LOCK_TIMEOUT:g} s "
-                    f"for a lock{_held_by(blocker)}; trying again in {delay:g} s "
-                    f"(try {attempt + 1} of {settings.MIGRATION_LOCK_RETRIES})"
-                )
-                await connection.rollback()
-                await asyncio.sleep(delay)
-                attempt += 1
+        run.owns_transactions = True
+        try:
+            await _with_retries(run, lock, connection, migrate)
+        finally:
+            run.owns_transactions = False
+
+
+async def _with_retries(
+    run: Run,
+    lock: AsyncConnection,
+    connection: AsyncConnection,
+    migrate: Callable[[Connection], None],
+) -> None:
+    settings = run.settings
+    raw = await connection.get_raw_connection()
+    pid = raw.driver_connection.get_server_pid()  # type: ignore[union-attr]
+    interval = min(0.5, settings.MIGRATION_LOCK_TIMEOUT / 4)
+    attempt, blocker = 1, None
+    while True:
+        try:
+            async with BlockerWatch(lock, pid, interval) as watch:
+                try:
+                    await connection.run_sync(migrate)
+                finally:
+                    blocker = watch.last
+            return
+        except RevisionFailed as failure:
+            failure.tries, failure.blocker = attempt, blocker
+            if not failure.is_lock_timeout or attempt >= settings.MIGRATION_LOCK_RETRIES:
+                raise
+            delay = BACKOFF * 2 ** (attempt - 1)
+            say(
+                f"revision {failure.revision} waited {settings.MIGRATION_LOCK_TIMEOUT:g} s "
+                f"for a lock{_held_by(blocker)}; trying again in {delay:g} s "
+                f"(try {attempt + 1} of {settings.MIGRATION_LOCK_RETRIES})"
+            )
+            await connection.rollback()
+            await asyncio.sleep(delay)
+            attempt += 1
 
 
 def _held_by(blocker: Blocker | None) -> str:
