@@ -11,7 +11,11 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 UV_VERSION := 0.9.7
 VENV := $(or $(UV_PROJECT_ENVIRONMENT),.venv)
 STAMP := $(VENV)/.installed
-RUN := $(UV) run --no-sync
+# The venv is compiled at install; our own modules (app/, versions/) are compiled on first use.
+# Where PYTHONDONTWRITEBYTECODE is set that would never stick and every command would compile
+# them again (bench/results/migration_speed.md), so it is unset for our commands; the .pyc
+# files land in git-ignored __pycache__ folders.
+RUN := PYTHONDONTWRITEBYTECODE= $(UV) run --no-sync
 DB := $(RUN) python -m app.storage.cli
 export UV
 

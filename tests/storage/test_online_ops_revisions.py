@@ -6,7 +6,7 @@ from pathlib import Path
 from app.storage.revisions import PROJECT_ROOT
 from tests.storage.online_support import constraint_validated, not_null
 from tests.support import pg
-from tests.support.project import VERSIONS, Project
+from tests.support.project import VERSIONS, Project, uv_binary
 
 EXAMPLES = PROJECT_ROOT / "docs" / "examples" / "three_phase"
 AUTHORS = 12_000
@@ -45,7 +45,7 @@ def test_three_phases_on_a_populated_table(project: Project) -> None:
     assert emails[0]["email"] == "author 7@example.invalid"
 
     offline = project.run(
-        "uv", "run", "--no-sync", "alembic", "upgrade", "8ef2faae17b8:head", "--sql"
+        uv_binary(), "run", "--no-sync", "alembic", "upgrade", "8ef2faae17b8:head", "--sql"
     )
     assert offline.returncode == 0, offline.output
     assert "UPDATE author SET email = lower(name)" in offline.stdout
