@@ -75,6 +75,9 @@ def plan(script: ScriptDirectory, heads: tuple[str, ...], target: str, kind: str
     unknown = tuple(head for head in heads if head not in _known(script))
     if kind == "rollback" and not heads:
         raise UserFacingError("nothing to roll back: the database is at base (no revision applied)")
+    if not heads and kind == "stamp" and target != "base":
+        sql = _offline_sql(lambda config: command.stamp(config, target, sql=True))
+        return Plan(heads, (), unknown, sql, _marked(script, target, "base"))
     if unknown or not heads:
         return Plan(heads, (), unknown, "")
     try:
@@ -98,13 +101,18 @@ def plan(script: ScriptDirectory, heads: tuple[str, ...], target: str, kind: str
         sql = _offline_sql(lambda config: command.stamp(config, f"{start}:{target}", sql=True))
     else:
         sql = ""
-    marked: tuple[Script, ...] = ()
     if kind == "stamp" and not undone and target != "base":
-        try:
-            marked = tuple(script.iterate_revisions(target, heads))
-        except (RevisionError, CommandError):
-            marked = ()
-    return Plan(heads, undone, unknown, sql, marked)
+        return Plan(heads, undone, unknown, sql, _marked(script, target, heads))
+    return Plan(heads, undone, unknown, sql)
+
+
+def _marked(
+    script: ScriptDirectory, target: str, below: str | tuple[str, ...]
+) -> tuple[Script, ...]:
+    try:
+        return tuple(script.iterate_revisions(target, below))
+    except (RevisionError, CommandError):
+        return ()
 
 
 def _known(script: ScriptDirectory) -> set[str]:
@@ -142,7 +150,7 @@ def describe_plan(plan: Plan, *, what: str, where: str) -> str:
     elif plan.marked:
         lines.append("records as applied, without running them:")
         lines.extend(f"  {script.revision}  {script.doc}" for script in plan.marked)
-    elif plan.heads and not plan.unknown:
+    if plan.heads and not plan.unknown and not plan.undone and not plan.marked:
         lines.append(f"  undoes no revision (the database is at {', '.join(plan.heads)})")
     if plan.sql:
         lines.append("SQL (offline mode, for review):")

@@ -98,6 +98,11 @@ def test_stamp_and_rollback_to_a_revision_are_guarded_too(project: Project) -> N
     # A stamp moves alembic_version only; the schema stays.
     assert pg.version(url) == [] and pg.tables(url) == tables
 
+    upwards = project.make("migration-stamp", "rev=head")
+    assert "make migration-stamp rev=head confirm=base" in assert_refused(upwards)
+    assert f"records as applied, without running them:\n  {head}  " in upwards.stdout
+    assert pg.version(url) == []
+
 
 def test_in_development_rollback_stays_one_command(project: Project) -> None:
     url = project.database_url
