@@ -15,7 +15,6 @@ import asyncio
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from alembic import context as alembic_context
@@ -29,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.settings import Settings, describe, get_settings
 from app.storage import checksums, locking
-from app.storage.errors import Blocker, RevisionFailed, UserFacingError
+from app.storage.blockers import BlockerWatch, held_by
+from app.storage.errors import RevisionFailed, UserFacingError
 
 APPLICATION_NAME = "bookshelf-migrate"
 # Seconds before the first retry after a lock timeout; doubles for each further try.
@@ -41,14 +41,6 @@ _CHANGING = {
     "downgrade.<locals>.downgrade": "downgrade",
     "stamp.<locals>.do_stamp": "stamp",
 }
-_BLOCKER = text(
-    "SELECT b.pid, w.relation::regclass::text AS relation, b.state, "
-    "extract(epoch FROM now() - coalesce(b.xact_start, b.query_start))::float8 AS seconds, "
-    "b.query FROM pg_locks w "
-    "CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS blocking(pid) "
-    "JOIN pg_stat_activity b ON b.pid = blocking.pid "
-    "WHERE w.pid = :pid AND NOT w.granted ORDER BY b.xact_start NULLS LAST LIMIT 1"
-)
 
 
 def say(message: str) -> None:
@@ -222,42 +214,6 @@ def run_migrations() -> None:
         connection.commit()
 
 
-class BlockerWatch:
-    """Samples, from the lock's idle connection, who blocks the migrating session."""
-
-    def __init__(self, connection: AsyncConnection, pid: int, interval: float) -> None:
-        self.connection, self.pid, self.interval = connection, pid, interval
-        self.last: Blocker | None = None
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> "BlockerWatch":
-        self._task = asyncio.create_task(self._sample())
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # Stopped, not cancelled: a query cut off mid-flight would spoil the lock's connection.
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-
-    async def _sample(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await asyncio.wait_for(self._stop.wait(), self.interval)
-                return
-            except TimeoutError:
-                pass
-            row = (await self.connection.execute(_BLOCKER, {"pid": self.pid})).first()
-            if row is not None:
-                self.last = Blocker(row.pid, row.relation, row.state, row.seconds, row.query)
-
-
 async def run_serialized(engine: AsyncEngine, migrate: Callable[[Connection], None]) -> None:
     """Lock, then run env.py's do_run_migrations, retrying a revision that timed out."""
     run = run_for(alembic_context.config)
@@ -304,16 +260,9 @@ async def _with_retries(
             delay = BACKOFF * 2 ** (attempt - 1)
             say(
                 f"revision {failure.revision} waited {settings.MIGRATION_LOCK_TIMEOUT:g} s "
-                f"for a lock{_held_by(blocker)}; trying again in {delay:g} s "
+                f"for a lock{held_by(blocker)}; trying again in {delay:g} s "
                 f"(try {attempt + 1} of {settings.MIGRATION_LOCK_RETRIES})"
             )
             await connection.rollback()
             await asyncio.sleep(delay)
             attempt += 1
-
-
-def _held_by(blocker: Blocker | None) -> str:
-    if blocker is None:
-        return ""
-    table = f" on {blocker.relation}" if blocker.relation else ""
-    return f"{table} held by pid {blocker.pid}"
