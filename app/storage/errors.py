@@ -12,6 +12,10 @@ from sqlalchemy.exc import DBAPIError
 
 from app.settings import describe, is_local
 
+# SQLSTATEs a failed revision is explained by.
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+
 
 class UserFacingError(Exception):
     """An error whose message is the whole story: printed as one line, no traceback."""
@@ -160,10 +164,6 @@ class RevisionFailed(UserFacingError):
                 details.append(f"statement: {_one_line(statement)}")
             details.append("fix the revision, then run `make migrate` again")
         return "\n".join([head, *("  " + line for line in details)])
-
-
-LOCK_NOT_AVAILABLE = "55P03"
-QUERY_CANCELED = "57014"
 
 
 def _one_line(text: str | None, limit: int = 300) -> str:
