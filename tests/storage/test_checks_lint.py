@@ -102,33 +102,40 @@ def test_base_limits_the_lint_to_later_revisions(project: Project) -> None:
     }, result.stdout
 
 
-def test_an_opt_out_with_a_reason_silences_its_rule_visibly(project: Project) -> None:
+def test_opt_outs_need_a_known_rule_and_a_reason(project: Project) -> None:
+    # Three revisions, each creating an index on an existing table, each opting out its way.
     reason = "the author table is empty at this point"
-    header = f"# squawk-ignore: require-concurrent-index-creation -- {reason}\n"
-    only_index = chain({"a1000000000a": header})[:1]
-    with revisions(project, *only_index):
+    index = 'op.create_index("ix_author_{0}", "author", ["name"])'
+    headers = {
+        "b1000000000a": f"# squawk-ignore: require-concurrent-index-creation -- {reason}\n",
+        "b2000000000b": "# squawk-ignore: require-concurrent-index-creation\n",
+        "b3000000000c": "# squawk-ignore: require-concurent-index -- a typo in the rule\n",
+    }
+    texts, down = [], FIRST
+    for number, (revision, header) in enumerate(headers.items()):
+        operation = index.format(number)
+        texts.append((revision, revision_text(revision, down, operation, header=header)))
+        down = revision
+    with revisions(project, *texts):
         result = project.make("migration-lint")
-    assert result.returncode == 0, result.output
+    assert result.returncode != 0, result.output
+    found = findings_by_file(result)
+    by_revision = {
+        path.rsplit("-", 1)[-1].removesuffix(".py"): rules for path, rules in found.items()
+    }
+    # Honoured, and shown to the reviewer:
+    assert "b1000000000a" not in by_revision, result.stdout
     assert f"opts out of require-concurrent-index-creation: {reason}" in result.stdout
-
-
-def test_an_opt_out_without_a_reason_is_refused(project: Project) -> None:
-    header = "# squawk-ignore: require-concurrent-index-creation\n"
-    with revisions(project, *chain({"a1000000000a": header})[:1]):
-        result = project.make("migration-lint")
-    assert result.returncode != 0, result.output
-    assert len(result.errors()) == 1
-    assert "1 malformed opt-out" in result.errors()[0]
-    assert "a1000000000a.py line 10: an opt-out needs a rule and a reason" in result.stdout
-
-
-def test_an_unknown_rule_in_an_opt_out_is_reported(project: Project) -> None:
-    header = "# squawk-ignore: require-concurent-index -- typo in the rule name\n"
-    with revisions(project, *chain({"a1000000000a": header})[:1]):
-        result = project.make("migration-lint")
-    assert result.returncode != 0, result.output
-    assert "unused-ignore" in result.stdout
-    assert "require-concurrent-index-creation" in result.stdout
+    # No reason: refused, so the rule still fires.
+    assert by_revision["b2000000000b"] == {"require-concurrent-index-creation"}
+    assert "b2000000000b.py line 10: an opt-out needs a rule and a reason" in result.stdout
+    # A misspelt rule: squawk's own unused-ignore, and the real rule still fires.
+    assert by_revision["b3000000000c"] == {"unused-ignore", "require-concurrent-index-creation"}
+    assert result.errors() == [
+        "error: migration-lint: 3 findings in 2 revisions and 1 malformed opt-out: apply the "
+        "safe alternative, or opt out in the revision with "
+        "`# squawk-ignore: <rule> -- <why it is safe here>`"
+    ]
 
 
 def test_a_git_ref_as_base_lints_only_the_branch_revisions(project: Project) -> None:
