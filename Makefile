@@ -18,6 +18,8 @@ STAMP := $(VENV)/.installed
 RUN := PYTHONDONTWRITEBYTECODE= $(UV) run --no-sync
 DB := $(RUN) python -m app.storage.cli
 export UV
+# Recipes and the tests they start may call `uv` by name: put ours first on PATH.
+export PATH := $(dir $(UV)):$(PATH)
 
 ##@ Setup
 
