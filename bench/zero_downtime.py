@@ -346,7 +346,7 @@ def main() -> str:
             outcomes.append(run_scenario(folder, found, template, name))
         pg.drop_database(found, template.database_url)
     text = report(outcomes, time.monotonic() - began)
-    write_report("zero_downtime.md", text)
+    write_report("zero_downtime.md" if RATE == 200 else f"zero_downtime_{RATE}rps.md", text)
     return text
 
 
