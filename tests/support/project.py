@@ -83,8 +83,11 @@ class Project:
             for key, value in os.environ.items()
             if not key.startswith(("DB_", "DATABASE_URL", "MIGRATION_", "APP_ENV", "PYTEST_"))
         }
+        uv = uv_binary()
+        # Documented commands call `uv` by name, as a developer would.
+        env["PATH"] = os.pathsep.join([str(Path(uv).parent), env.get("PATH", "")])
         env.update(
-            UV=uv_binary(),
+            UV=uv,
             UV_PROJECT_ENVIRONMENT=str(venv),
             VIRTUAL_ENV=str(venv),
             DATABASE_URL=self.database_url.render_as_string(hide_password=False),

@@ -7,10 +7,16 @@ Create Date: ${create_date}
 
 from collections.abc import Sequence
 
+% if upgrades:
 import sqlalchemy as sa
 import sqlmodel
 import sqlmodel.sql.sqltypes
 from alembic import op
+% else:
+# A revision to write by hand: the post-write hook keeps these for the code you add.
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+% endif
 ${imports if imports else ""}
 # revision identifiers, used by Alembic.
 revision: str = ${repr(up_revision)}
