@@ -25,7 +25,8 @@ AUTHORS = 1_000
 # requests/s; BENCH_RATE overrides it on a machine that cannot serve 200/s at all
 RATE = int(os.environ.get("BENCH_RATE", "200"))
 BATCH = 5_000  # rows per backfill transaction
-PAUSE = 0.01  # seconds between batches
+# seconds between batches: the backfill's share of the CPU the service also needs
+PAUSE = float(os.environ.get("BENCH_PAUSE", "0.2"))
 WARMUP = 5.0  # seconds of load before the migration starts: the baseline
 COOLDOWN = 3.0  # seconds of load after it ends
 
