@@ -96,6 +96,11 @@ migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
 
 ##@ Checks before a merge (never on your database: a throwaway one where needed)
 
+.PHONY: alembic
+alembic: $(STAMP) ## Any Alembic command, through the same env.py: make alembic args="history --verbose"
+	@test -n "$${args:-}" || { echo 'error: missing args: make alembic args="history --verbose"' >&2; exit 2; }
+	@PYTHONDONTWRITEBYTECODE= $(VENV)/bin/python -m alembic $$args
+
 .PHONY: migration-check
 migration-check: $(STAMP) ## Fail on model/migration drift, several heads, unregistered models, edited revisions (base=<git ref>)
 	@$(DB) check $${base:+--base "$$base"}
