@@ -8,17 +8,19 @@ new checksum for the rare deliberate edit (a comment, a typo in a docstring).
 
 import hashlib
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alembic.runtime.migration import MigrationInfo
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import String, text
 from sqlalchemy.engine import Connection
 
 from app.storage.errors import UserFacingError
 from app.storage.revisions import PROJECT_ROOT, VERSION_TABLE
+from app.storage.simple_query import SIMPLE
 
 CHECKSUM_TABLE = "alembic_checksum"
 
@@ -38,14 +40,14 @@ _CREATE = text(
     "applied_at timestamptz NOT NULL DEFAULT now(), "
     f"CONSTRAINT pk_{CHECKSUM_TABLE} PRIMARY KEY (revision))"
 )
-_UPSERT = text(
-    f"INSERT INTO {CHECKSUM_TABLE} (revision, checksum, filename) "
-    "SELECT * FROM unnest(CAST(:revisions AS text[]), CAST(:checksums AS text[]), "
-    "CAST(:filenames AS text[])) "
+# Literal values, not parameters: each write goes to Postgres as one simple query
+# (simple_query.py) inside the revision's transaction, not as a prepare and an execute.
+_UPSERT = (
+    f"INSERT INTO {CHECKSUM_TABLE} (revision, checksum, filename) VALUES {{rows}} "
     "ON CONFLICT (revision) DO UPDATE SET checksum = EXCLUDED.checksum, "
     "filename = EXCLUDED.filename, applied_at = now()"
 )
-_DELETE = text(f"DELETE FROM {CHECKSUM_TABLE} WHERE revision = ANY(CAST(:revisions AS text[]))")
+_DELETE = f"DELETE FROM {CHECKSUM_TABLE} WHERE revision IN ({{revisions}})"
 
 
 class EditedRevisionError(UserFacingError):
@@ -198,12 +200,15 @@ class Ledger:
     """Keeps the checksum table equal to the applied revisions, step by step.
 
     Each write runs inside the revision's own transaction, so it commits or rolls back with it.
+    The applied set is walked from the heads once, then moved by each step's revision ids:
+    walking the whole chain after every step made a long upgrade quadratic.
     """
 
     def __init__(self, script: ScriptDirectory, state: DatabaseState) -> None:
         self.script = script
         self.recorded = dict(state.recorded)
         self.has_table = state.has_checksum_table
+        self.applied: set[str] | None = None
 
     def write(self, connection: Connection, revisions: Iterable[str]) -> None:
         revisions = sorted(set(revisions))
@@ -215,22 +220,60 @@ class Ledger:
         paths = [_path(self.script, revision) for revision in revisions]
         checksums = [file_checksum(path) for path in paths]
         filenames = [Path(path).name for path in paths]
-        connection.execute(
-            _UPSERT, {"revisions": revisions, "checksums": checksums, "filenames": filenames}
+        quote = _quoter(connection)
+        rows = ", ".join(
+            f"({quote(revision)}, {quote(checksum)}, {quote(filename)})"
+            for revision, checksum, filename in zip(revisions, checksums, filenames, strict=True)
         )
+        _execute_simple(connection, _UPSERT.format(rows=rows))
         for revision, checksum, filename in zip(revisions, checksums, filenames, strict=True):
             self.recorded[revision] = Recorded(checksum, filename)
 
+    def applied_at(self, heads: Iterable[str]) -> set[str]:
+        """What the database has applied, walked from heads (cached for the steps that follow)."""
+        self.applied = applied_revisions(self.script, heads)
+        return set(self.applied)
+
     def unrecorded(self, heads: Iterable[str]) -> set[str]:
         """Applied revisions without a checksum (applied before this table, or with --sql)."""
-        return applied_revisions(self.script, heads) - self.recorded.keys()
+        return self.applied_at(heads) - self.recorded.keys()
 
-    def sync(self, connection: Connection, heads: Iterable[str], fresh: Iterable[str]) -> None:
+    def sync(
+        self,
+        connection: Connection,
+        heads: Iterable[str],
+        fresh: Iterable[str],
+        step: MigrationInfo | None = None,
+    ) -> None:
         """After a step: forget undone revisions, record new ones (fresh: re-record)."""
-        applied = applied_revisions(self.script, heads)
+        applied = self._applied_after(heads, step)
         gone = sorted(self.recorded.keys() - applied)
         if gone and self.has_table:
-            connection.execute(_DELETE, {"revisions": gone})
+            quote = _quoter(connection)
+            _execute_simple(
+                connection, _DELETE.format(revisions=", ".join(quote(rev) for rev in gone))
+            )
         for revision in gone:
             del self.recorded[revision]
         self.write(connection, (applied - self.recorded.keys()) | (set(fresh) & applied))
+
+    def _applied_after(self, heads: Iterable[str], step: MigrationInfo | None) -> set[str]:
+        if step is None or step.is_stamp or self.applied is None:
+            # A stamp may move over many revisions at once: walk the chain again.
+            return self.applied_at(heads)
+        if step.is_upgrade:
+            self.applied.update(step.up_revision_ids)
+        else:
+            # A downgrade step undoes its upper revision; the ones below stay applied.
+            self.applied.difference_update(step.up_revision_ids)
+        return set(self.applied)
+
+
+def _quoter(connection: Connection) -> Callable[[str], str]:
+    """SQLAlchemy's own literal rendering of a string for this dialect (quotes doubled)."""
+    quote: Callable[[str], str] = String().literal_processor(connection.dialect)  # type: ignore[no-untyped-call]
+    return quote
+
+
+def _execute_simple(connection: Connection, sql: str) -> None:
+    connection.execute(text(sql).execution_options(**{SIMPLE: True}))

@@ -16,13 +16,11 @@ from alembic.util import CommandError
 from sqlalchemy.engine import URL
 
 from app.settings import SettingsError, get_settings, is_local
-from app.storage import provision
-from app.storage.autogen import generate
-from app.storage.autogen.answers import parse_renames
-from app.storage.checks.lint import review_new_revisions
 from app.storage.errors import UserFacingError, explain_connection_error, root_cause
-from app.storage.local_postgres import server_answers
 from app.storage.revisions import alembic_config
+
+# Each command imports what only it needs (autogenerate, checks, starting a server), so that
+# `make migrate` loads little beyond its libraries (bench/README.md).
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -49,8 +47,12 @@ def _hint_for_command_error(message: str) -> str:
 def _run_with_local_setup(url: URL, action: Callable[[], object]) -> None:
     """Run, creating what a local database lacks: its server, then the database itself."""
     if is_local(url):
+        from app.storage.local_postgres import server_answers
+
         host, port = url.host or "127.0.0.1", url.port or 5432
         if not server_answers(host, port):
+            from app.storage import provision
+
             provision.ensure_database(url, say)
     try:
         action()
@@ -58,6 +60,8 @@ def _run_with_local_setup(url: URL, action: Callable[[], object]) -> None:
         import asyncpg
 
         if is_local(url) and isinstance(root_cause(exc), asyncpg.InvalidCatalogNameError):
+            from app.storage import provision
+
             provision.ensure_database(url, say)
             action()
         else:
@@ -86,6 +90,10 @@ def cmd_rollback(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_revision(config: Config, args: argparse.Namespace) -> None:
+    from app.storage.autogen import generate
+    from app.storage.autogen.answers import parse_renames
+    from app.storage.checks.lint import review_new_revisions
+
     if args.empty:
         command.revision(config, message=args.message)
         return
@@ -150,12 +158,16 @@ def cmd_roundtrip(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_start(config: Config, args: argparse.Namespace) -> None:
+    from app.storage import provision
+
     url = get_settings().migration_url
     provision.start_server(url, say)
     provision.ensure_database(url, say)
 
 
 def cmd_stop(config: Config, args: argparse.Namespace) -> None:
+    from app.storage import provision
+
     provision.stop_servers(say)
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.settings import Settings, describe, get_settings
-from app.storage import checksums, locking
+from app.storage import checksums, locking, simple_query
 from app.storage.blockers import BlockerWatch, held_by
 from app.storage.errors import RevisionFailed, UserFacingError
 
@@ -92,7 +92,7 @@ class Run:
         self.heads = tuple(sorted(heads))
         if self.ledger is not None and ctx.connection is not None:
             fresh = step.up_revision_ids if step.is_upgrade and not step.is_stamp else ()
-            self.ledger.sync(ctx.connection, heads, fresh)
+            self.ledger.sync(ctx.connection, heads, fresh, step)
 
     def failure(self, error: BaseException) -> RevisionFailed | None:
         if self.done >= len(self.steps):
@@ -217,6 +217,7 @@ def run_migrations() -> None:
 async def run_serialized(engine: AsyncEngine, migrate: Callable[[Connection], None]) -> None:
     """Lock, then run env.py's do_run_migrations, retrying a revision that timed out."""
     run = run_for(alembic_context.config)
+    simple_query.install(engine)
     if not changes_database():
         async with engine.connect() as connection:
             await connection.run_sync(migrate)

@@ -8,6 +8,8 @@ import asyncio
 from logging.config import fileConfig
 from typing import Any
 
+# Imported for its effect: revisions may call op.sync_enum_values / op.add_enum_value.
+import alembic_postgresql_enum  # noqa: F401
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.models import metadata
 from app.settings import get_settings
-from app.storage import autogen, checksums, runner
+from app.storage import checksums, runner
 
 config = context.config
 
@@ -26,17 +28,23 @@ target_metadata = metadata
 
 
 def context_options() -> dict[str, Any]:
-    return {
+    options: dict[str, Any] = {
         "target_metadata": target_metadata,
         "compare_type": True,
         "compare_server_default": True,
         # Each revision commits on its own: a failure leaves the one before it in place.
         "transaction_per_migration": True,
-        "process_revision_directives": autogen.process_revision_directives,
-        "render_item": autogen.render_item,
         # The checksum table beside alembic_version is the machinery's, not a model's.
         "include_name": checksums.include_name,
     }
+    if not runner.changes_database():
+        # Only commands without a destination (revision, check) autogenerate: upgrade,
+        # downgrade and stamp never call these hooks, so they do not load them.
+        from app.storage import autogen
+
+        options["process_revision_directives"] = autogen.process_revision_directives
+        options["render_item"] = autogen.render_item
+    return options
 
 
 def run_migrations_offline() -> None:
