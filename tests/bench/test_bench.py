@@ -1,10 +1,13 @@
 """The parts of bench/ that compute what its reports say, and `make bench`'s usage check."""
 
+import sys
+
 from alembic.script import ScriptDirectory
 
 from app.storage.revisions import alembic_config
-from bench.speed import REVISIONS, write_revisions
+from bench.speed import REVISIONS, plain_alembic, write_revisions
 from bench.zero_downtime import longest_stall, percentile
+from tests.support import pg
 from tests.support.project import Project
 
 
@@ -33,6 +36,19 @@ def test_synthetic_revisions_form_one_chain(project: Project) -> None:
     files = project.versions()
     assert len(files) > REVISIONS
     assert len(list(script.walk_revisions())) == len(files)
+
+
+def test_plain_alembic_reference_runs_the_same_revisions(project: Project) -> None:
+    # The speed report's reference column: Alembic's async template over our versions/.
+    write_revisions(project, 3)
+    ini = plain_alembic(project)
+    url = project.database_url
+    project.env["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    for args, expected in ((("upgrade", "head"), [f"{3:012x}"]), (("downgrade", "base"), [])):
+        result = project.run(sys.executable, "-m", "alembic", "-c", str(ini), *args)
+        assert result.returncode == 0, result.output
+        assert pg.version(url) == expected
+    assert "alembic_checksum" not in pg.tables(url)
 
 
 def test_make_bench_refuses_an_unknown_benchmark(project: Project) -> None:

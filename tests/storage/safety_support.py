@@ -90,9 +90,9 @@ async def session(url: URL) -> AsyncIterator[asyncpg.Connection]:
 
 
 def cli(project: Project, *args: str) -> "subprocess.Popen[str]":
-    """`python -m app.storage.cli ...` in the scratch copy, started and left running."""
+    """`python -m app.storage ...` in the scratch copy, started and left running."""
     return subprocess.Popen(
-        [sys.executable, "-m", "app.storage.cli", *args],
+        [sys.executable, "-m", "app.storage", *args],
         cwd=project.root,
         env=project.environment(),
         stdout=subprocess.PIPE,

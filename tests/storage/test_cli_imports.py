@@ -15,7 +15,7 @@ WEB_MODULES = ("fastapi", "starlette", "uvicorn", "app.main", "app.api")
 def imported_modules(url: URL, *args: str) -> set[str]:
     """Every module the command imported, from `python -X importtime`."""
     completed = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "app.storage.cli", *args],
+        [sys.executable, "-X", "importtime", "-m", "app.storage", *args],
         cwd=PROJECT_ROOT,
         env={"DATABASE_URL": url.render_as_string(hide_password=False), "PATH": "/usr/bin:/bin"},
         capture_output=True,

@@ -14,7 +14,7 @@ from tests.support import pg
 
 def run_cli(url: URL, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.storage.cli", *args],
+        [sys.executable, "-m", "app.storage", *args],
         cwd=PROJECT_ROOT,
         env={"DATABASE_URL": url.render_as_string(hide_password=False), "PATH": "/usr/bin:/bin"},
         capture_output=True,

@@ -33,7 +33,7 @@ class Outcome:
 
 def steps(base: str | None = None) -> list[Step]:
     python = sys.executable
-    cli = (python, "-m", "app.storage.cli")
+    cli = (python, "-m", "app.storage")
     since = ("--base", base) if base else ()
     return [
         Step("ruff check", (python, "-m", "ruff", "check", ".")),
