@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
 from app.storage.revisions import alembic_config
+from tests.support import pg
 from tests.support.project import VERSIONS, Project
 
 FORBIDDEN = "Traceback"
@@ -69,20 +70,9 @@ def _indent(code: str) -> str:
     return textwrap.indent(textwrap.dedent(code).strip(), "    ")
 
 
-async def connect(url: URL) -> asyncpg.Connection:
-    return await asyncpg.connect(
-        user=url.username,
-        password=url.password,
-        host=url.host,
-        port=url.port or 5432,
-        database=url.database,
-        timeout=10,
-    )
-
-
 @asynccontextmanager
 async def session(url: URL) -> AsyncIterator[asyncpg.Connection]:
-    connection = await connect(url)
+    connection = await pg.connect(url)
     try:
         yield connection
     finally:

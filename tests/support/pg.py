@@ -76,7 +76,8 @@ def test_server() -> Iterator[Server]:
         yield server
 
 
-async def _connect(url: URL) -> asyncpg.Connection:
+async def connect(url: URL) -> asyncpg.Connection:
+    """A plain asyncpg connection (no SQLAlchemy) to url."""
     return await asyncpg.connect(
         user=url.username,
         password=url.password,
@@ -101,7 +102,7 @@ def fetch(url: URL, sql: str, *args: Any) -> list[asyncpg.Record]:
     """Run one query on a fresh connection; for tests checking the database's real state."""
 
     async def run() -> list[asyncpg.Record]:
-        connection = await _connect(url)
+        connection = await connect(url)
         try:
             return list(await connection.fetch(sql, *args))
         finally:
@@ -112,7 +113,7 @@ def fetch(url: URL, sql: str, *args: Any) -> list[asyncpg.Record]:
 
 def execute(url: URL, *statements: str) -> None:
     async def run() -> None:
-        connection = await _connect(url)
+        connection = await connect(url)
         try:
             for statement in statements:
                 await connection.execute(statement)
