@@ -276,4 +276,5 @@ def _quoter(connection: Connection) -> Callable[[str], str]:
 
 
 def _execute_simple(connection: Connection, sql: str) -> None:
-    connection.execute(text(sql).execution_options(**{SIMPLE: True}))
+    # Driver SQL, not text(): a file name is never read as a `:bind` parameter.
+    connection.exec_driver_sql(sql, execution_options={SIMPLE: True})
