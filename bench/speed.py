@@ -35,8 +35,8 @@ from tests.support.project import Result, uv_binary
 
 REVISIONS = 200
 # Runs of each side; a command and its floor alternate, so both meet the same machine load.
-RUNS = 3  # upgrade, downgrade
-QUICK_RUNS = 3  # no-op commands, after one warm-up run
+RUNS = 5  # upgrade, downgrade
+QUICK_RUNS = 7  # no-op commands, after one warm-up run
 FLOOR_IMPORTS = "import sqlalchemy, alembic, asyncpg, sqlmodel"
 PLAIN_ENV = Path(__file__).parent / "plain_alembic" / "env.py"
 
