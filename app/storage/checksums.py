@@ -230,9 +230,9 @@ class Ledger:
             self.recorded[revision] = Recorded(checksum, filename)
 
     def applied_at(self, heads: Iterable[str]) -> set[str]:
-        """What the database has applied, walked from heads (cached for the steps that follow)."""
+        """What the database has applied, walked from heads (kept for the steps that follow)."""
         self.applied = applied_revisions(self.script, heads)
-        return set(self.applied)
+        return self.applied
 
     def unrecorded(self, heads: Iterable[str]) -> set[str]:
         """Applied revisions without a checksum (applied before this table, or with --sql)."""
@@ -266,7 +266,7 @@ class Ledger:
         else:
             # A downgrade step undoes its upper revision; the ones below stay applied.
             self.applied.difference_update(step.up_revision_ids)
-        return set(self.applied)
+        return self.applied
 
 
 def _quoter(connection: Connection) -> Callable[[str], str]:

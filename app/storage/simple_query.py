@@ -19,7 +19,7 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
-# Execution option for a text() statement that takes no parameters and returns no rows.
+# Execution option for a statement that takes no parameters and returns no rows.
 SIMPLE = "simple_query"
 _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
 # The parts of SQLAlchemy's asyncpg cursor this relies on; without them, the usual path.
