@@ -1,5 +1,6 @@
 # Bookshelf: every schema change goes through these targets. `make` lists them.
-# Targets stay thin: the logic lives in app/storage/cli.py and friends, typed and tested.
+# Targets stay thin: Alembic's commands run as `uv run alembic ...` (env.py gives them the
+# toolkit's safety), the toolkit's own as `uv run python -m migration_toolkit ...`.
 
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
@@ -16,9 +17,11 @@ STAMP := $(VENV)/.installed
 # them again (bench/results/migration_speed.md), so it is unset for our commands; the .pyc
 # files land in git-ignored __pycache__ folders.
 RUN := PYTHONDONTWRITEBYTECODE= $(UV) run --no-sync
-# Migration commands call the venv's python directly: `uv run` adds ~40 ms to each, a tenth
-# of the budget a no-op `make migrate` has over a bare import of its libraries.
-DB := PYTHONDONTWRITEBYTECODE= $(VENV)/bin/python -m app.storage
+ALEMBIC := $(RUN) alembic
+TOOLKIT := $(RUN) python -m migration_toolkit
+# Our options travel as Alembic's own -x arguments; verbose=1 brings back Alembic's INFO lines.
+quote = '$(subst ','\'',$(1))'
+X := $(if $(verbose),-x verbose=$(call quote,$(verbose)))
 export UV
 # Recipes and the tests they start may call `uv` by name: put ours first on PATH.
 export PATH := $(dir $(UV)):$(PATH)
@@ -42,84 +45,84 @@ $(STAMP): pyproject.toml | $(UV)
 	$(UV) sync --quiet
 	@touch $@
 
-.PHONY: start
-start: $(STAMP) ## Start a local Postgres for the configured database (docker compose, else our own)
-	@$(DB) start
-
-.PHONY: stop
-stop: $(STAMP) ## Stop the Postgres that `make start` started
-	@$(DB) stop
-
-##@ Migrations
+##@ Migrations (on the configured database)
 
 .PHONY: migrate
-migrate: $(STAMP) ## Apply migrations up to head (or rev=<id|+N>); starts a local Postgres if needed
-	@$(DB) migrate $${rev:-head} $(if $(accept-edited),--accept-edited "$(accept-edited)")
+migrate: $(STAMP) ## Apply migrations up to head (or rev=<id|+N>); starts the project's local Postgres if needed
+	@$(ALEMBIC) $(X) $(if $(accept-edited),-x accept-edited=$(call quote,$(accept-edited))) upgrade "$${rev:-head}"
 
 .PHONY: migration
 migration: ## Generate a revision from the models: make migration msg="add author email" [rename="author.name:full_name"]
 	@test -n "$${msg:-}" || { echo 'error: missing msg: make migration msg="describe the change"' >&2; exit 2; }
-	@$(MAKE) $(STAMP)
-	@$(DB) revision "$$msg" $${rename:+--rename "$$rename"}
+	@$(MAKE) -s $(STAMP)
+	@$(ALEMBIC) $(X) $${rename:+-x "rename=$$rename"} revision --autogenerate --message="$$msg"
 
 .PHONY: migration-empty
 migration-empty: ## Write an empty revision to fill in by hand: make migration-empty msg="..."
 	@test -n "$${msg:-}" || { echo 'error: missing msg: make migration-empty msg="describe the change"' >&2; exit 2; }
-	@$(MAKE) $(STAMP)
-	@$(DB) revision --empty "$$msg"
+	@$(MAKE) -s $(STAMP)
+	@$(ALEMBIC) $(X) revision --message="$$msg"
 
 .PHONY: rollback
-rollback: $(STAMP) ## Undo the last revision (or down to rev=<id|-N|base>); production: confirm=<id>
-	@$(DB) rollback $${rev:-} $${confirm:+--confirm "$$confirm"}
+rollback: $(STAMP) ## Undo the last revision (or down to rev=<id|-N|base>); production: confirm=<from>:<to>
+	@$(ALEMBIC) $(X) $${confirm:+-x "confirm=$$confirm"} downgrade "$${rev:--1}"
 
 .PHONY: migration-current
 migration-current: $(STAMP) ## Show the database's revision
-	@$(DB) current
+	@$(ALEMBIC) $(X) current
 
 .PHONY: migration-history
 migration-history: $(STAMP) ## List revisions, newest first, marking the current one
-	@$(DB) history --indicate-current
+	@$(ALEMBIC) $(X) history --indicate-current
 
 .PHONY: migration-heads
 migration-heads: $(STAMP) ## Show the head revision(s) of versions/
-	@$(DB) heads
+	@$(ALEMBIC) $(X) heads
 
 .PHONY: migration-stamp
-migration-stamp: ## Mark the database as at rev without running anything: make migration-stamp rev=<id|head>
+migration-stamp: ## Mark the database as at rev without running anything: make migration-stamp rev=<id|head|base>
 	@test -n "$${rev:-}" || { echo 'error: missing rev: make migration-stamp rev=<revision id|head|base>' >&2; exit 2; }
-	@$(MAKE) $(STAMP)
-	@$(DB) stamp "$$rev" $${confirm:+--confirm "$$confirm"}
+	@$(MAKE) -s $(STAMP)
+	@$(ALEMBIC) $(X) $${confirm:+-x "confirm=$$confirm"} stamp --purge "$$rev"
 
 .PHONY: migration-merge
 migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
-	@$(DB) merge $${msg:+"$$msg"}
-
-##@ Checks before a merge (never on your database: a throwaway one where needed)
+	@$(ALEMBIC) $(X) merge --message="$${msg:-merge heads}" heads
 
 .PHONY: alembic
 alembic: $(STAMP) ## Any Alembic command, through the same env.py: make alembic args="history --verbose"
 	@test -n "$${args:-}" || { echo 'error: missing args: make alembic args="history --verbose"' >&2; exit 2; }
-	@PYTHONDONTWRITEBYTECODE= $(VENV)/bin/python -m alembic $$args
+	@$(TOOLKIT) alembic "$$args"
+
+.PHONY: start
+start: $(STAMP) ## Start the project's own local Postgres (docker compose, else embedded)
+	@$(TOOLKIT) start
+
+.PHONY: stop
+stop: $(STAMP) ## Stop the Postgres that `make start` started
+	@$(TOOLKIT) stop
+
+##@ Checks before a merge (never on your database: a throwaway one where needed)
 
 .PHONY: migration-check
 migration-check: $(STAMP) ## Fail on model/migration drift, several heads, unregistered models, edited revisions (base=<git ref>)
-	@$(DB) check $${base:+--base "$$base"}
+	@$(TOOLKIT) check $${base:+--base "$$base"}
 
 .PHONY: migration-lint
 migration-lint: $(STAMP) ## squawk each revision's SQL (base=<rev|git ref>: only the ones after it)
-	@$(DB) lint $${base:+--base "$$base"}
+	@$(TOOLKIT) lint $${base:+--base "$$base"}
 
 .PHONY: migration-sql
 migration-sql: $(STAMP) ## Print the SQL of the revisions, for review (rev=a:b, default all)
-	@$(DB) sql $${rev:+"$$rev"}
+	@$(TOOLKIT) sql $${rev:+"$$rev"}
 
 .PHONY: migration-test
 migration-test: $(STAMP) ## Up one at a time to head, down to base, up again: schema must match
-	@$(DB) roundtrip
+	@$(TOOLKIT) roundtrip
 
 .PHONY: ci
 ci: $(STAMP) ## ruff, mypy, migration-check/-lint/-test, test: all on one throwaway Postgres
-	@$(RUN) python -m app.storage.checks.ci $${base:+--base "$$base"}
+	@$(RUN) python -m migration_toolkit.checks.ci $${base:+--base "$$base"}
 
 ##@ Run and test
 
@@ -140,4 +143,4 @@ bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed (report
 lint: $(STAMP) ## ruff and mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy app tests
+	$(RUN) mypy app migration_toolkit tests

@@ -48,9 +48,16 @@ def parse_database_url(raw: str, *, name: str = "DATABASE_URL") -> URL:
             f"{name} names no database: expected postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
         )
     try:
-        _ = url.port
+        port = url.port
     except ValueError:
         raise SettingsError(f"{name} has a port that is not a number") from None
+    if not url.host:
+        # libpq would try a Unix socket or whatever answers on localhost: say where instead.
+        raise SettingsError(
+            f"{name} names no host: expected postgresql://USER:PASSWORD@HOST:PORT/DBNAME"
+        )
+    if port is not None and not 1 <= port <= 65535:
+        raise SettingsError(f"{name} has port {port}, outside 1-65535: fix the port")
     return url.set(drivername=ASYNC_DRIVER)
 
 
@@ -66,8 +73,9 @@ class Settings(BaseSettings):
     DB_USER: str = "postgres"
     DB_PASSWORD: SecretStr = SecretStr("postgres")
     DB_HOST: str = "127.0.0.1"
-    DB_PORT: Annotated[int, Field(ge=1, le=65535)] = 5432
-    DB_NAME: str = "app"
+    # Not 5432: the project's own Postgres never collides with a server already on this machine.
+    DB_PORT: Annotated[int, Field(ge=1, le=65535)] = 54320
+    DB_NAME: str = "bookshelf"
 
     # Migrations may run as the schema owner while the app runs with data rights only.
     MIGRATION_DATABASE_URL: SecretStr | None = None
@@ -75,13 +83,6 @@ class Settings(BaseSettings):
     # Behind PgBouncer in transaction mode, asyncpg's prepared-statement cache must be off.
     DB_STATEMENT_CACHE: bool = True
     DB_POOL_SIZE: Annotated[int, Field(ge=1)] = 5
-
-    # Migration run knobs.
-    MIGRATION_LOCK_TIMEOUT: Annotated[float, Field(gt=0)] = 5.0
-    MIGRATION_STATEMENT_TIMEOUT: Annotated[float, Field(ge=0)] = 600.0
-    MIGRATION_LOCK_RETRIES: Annotated[int, Field(ge=1)] = 3
-    MIGRATION_WAIT_TIMEOUT: Annotated[float, Field(gt=0)] = 60.0
-    MIGRATION_CONNECT_TIMEOUT: Annotated[float, Field(gt=0)] = 10.0
 
     @field_validator("APP_ENV", mode="before")
     @classmethod
@@ -141,6 +142,11 @@ def describe(url: URL) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return load_settings()
+
+
+def migration_url() -> URL:
+    """The URL migrations run with (env.py and the migration toolkit ask for it here)."""
+    return get_settings().migration_url
 
 
 def load_settings(**overrides: Any) -> Settings:

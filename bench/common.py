@@ -10,8 +10,8 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
-from app.storage.local_postgres import postgres_bin_dir
-from app.storage.revisions import PROJECT_ROOT, alembic_config
+from migration_toolkit.local.postgres import postgres_bin_dir
+from migration_toolkit.revisions import PROJECT_ROOT, alembic_config
 from tests.support import pg
 from tests.support.project import VERSIONS, Project, copy_project
 

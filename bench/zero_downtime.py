@@ -39,7 +39,7 @@ Revises: {down}
 import sqlalchemy as sa
 from alembic import op
 
-from app.storage import online
+from migration_toolkit import online
 
 revision = "{revision}"
 down_revision = "{down}"

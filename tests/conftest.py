@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.main import create_app
 from app.storage.database import get_session
-from app.storage.revisions import alembic_config
+from migration_toolkit.revisions import alembic_config
 from tests.support import pg
 from tests.support.project import Project, copy_project
 

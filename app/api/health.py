@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 from sqlalchemy.exc import DBAPIError
 
 from app.api.deps import SessionDep
-from app.storage.revisions import code_heads, database_revisions
+from migration_toolkit.revisions import code_heads, database_revisions
 
 router = APIRouter(prefix="/health", tags=["health"])
 

@@ -2,7 +2,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.revisions import code_heads
+from migration_toolkit.revisions import code_heads
 
 
 async def test_health_is_up(client: httpx.AsyncClient) -> None:

@@ -4,9 +4,9 @@ import sys
 
 from alembic.script import ScriptDirectory
 
-from app.storage.revisions import alembic_config
 from bench.speed import REVISIONS, plain_alembic, write_revisions
 from bench.zero_downtime import longest_stall, percentile
+from migration_toolkit.revisions import alembic_config
 from tests.support import pg
 from tests.support.project import Project
 

@@ -11,7 +11,7 @@ import asyncpg
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
-from app.storage.revisions import alembic_config
+from migration_toolkit.revisions import alembic_config
 from tests.support import pg
 from tests.support.project import VERSIONS, Project
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.storage.autogen.answers import Answers, Rename, parse_renames
-from app.storage.errors import UserFacingError
+from migration_toolkit.autogen.answers import Answers, Rename, parse_renames
+from migration_toolkit.errors import UserFacingError
 
 
 def test_columns_and_tables_parse() -> None:

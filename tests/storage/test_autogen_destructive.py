@@ -4,8 +4,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import render_python_code
 from alembic.operations import ops
 
-from app.storage.autogen import render_item
-from app.storage.autogen.destructive import ReviewNote, flag, risk
+from migration_toolkit.autogen import render_item
+from migration_toolkit.autogen.destructive import ReviewNote, flag, risk
 
 
 def alter(**kw: object) -> ops.AlterColumnOp:

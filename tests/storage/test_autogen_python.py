@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy.engine import URL
 
-from app.storage.revisions import PROJECT_ROOT, alembic_config
+from migration_toolkit.revisions import PROJECT_ROOT, alembic_config
 from tests.conftest import run_alembic
 from tests.support.project import VERSIONS
 

@@ -8,7 +8,7 @@ from alembic.operations import ops
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
-from app.storage.autogen import render_item
+from migration_toolkit.autogen import render_item
 
 
 class Slug(TypeDecorator[str]):

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel.sql.sqltypes import AutoString
 
-from app.storage.autogen.types import base_name, compatible, narrows
+from migration_toolkit.autogen.types import base_name, compatible, narrows
 
 WIDER = [
     (sa.VARCHAR(255), AutoString(500)),

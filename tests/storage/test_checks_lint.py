@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from app.storage.checks.advice import advice_for
-from app.storage.checks.lint import read_opt_outs
-from app.storage.checks.offline_sql import split
+from migration_toolkit.checks.advice import advice_for
+from migration_toolkit.checks.lint import read_opt_outs
+from migration_toolkit.checks.offline_sql import split
 from tests.storage.checks_support import FIRST, revision_text, revisions
 from tests.support.project import Project, Result, copy_project
 

@@ -5,8 +5,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.engine import URL
 
-from app.storage.checks import snapshot
-from app.storage.checks.connection import run_on
+from migration_toolkit.checks import snapshot
+from migration_toolkit.checks.connection import run_on
 from tests.storage.checks_support import FIRST, revision_text, revisions
 from tests.support import pg
 from tests.support.project import Project, copy_project

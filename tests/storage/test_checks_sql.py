@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.storage.checks.offline_sql import range_sql
-from app.storage.errors import UserFacingError
+from migration_toolkit.checks.offline_sql import range_sql
+from migration_toolkit.errors import UserFacingError
 from tests.storage.checks_support import FIRST
 from tests.support.project import Project, copy_project
 

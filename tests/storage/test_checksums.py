@@ -5,8 +5,8 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
-from app.storage.checksums import CHECKSUM_TABLE, file_checksum
-from app.storage.revisions import alembic_config
+from migration_toolkit.revisions import alembic_config
+from migration_toolkit.run.checksums import CHECKSUM_TABLE, file_checksum
 from tests.storage.safety_support import FORBIDDEN, head_of, write_revision
 from tests.support import pg
 from tests.support.project import Project

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.engine import URL
 
-from app.storage.revisions import PROJECT_ROOT
+from migration_toolkit.revisions import PROJECT_ROOT
 
 WEB_MODULES = ("fastapi", "starlette", "uvicorn", "app.main", "app.api")
 

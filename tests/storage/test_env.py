@@ -7,7 +7,7 @@ from collections.abc import Callable
 from alembic import command
 from sqlalchemy.engine import URL
 
-from app.storage.revisions import PROJECT_ROOT, alembic_config, code_heads
+from migration_toolkit.revisions import PROJECT_ROOT, alembic_config, code_heads
 from tests.conftest import run_alembic
 from tests.support import pg
 

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.main import create_app
 from app.settings import load_settings
 from app.storage.database import get_session, make_engine
-from app.storage.revisions import code_heads
+from migration_toolkit.revisions import code_heads
 from tests.storage.safety_support import session
 from tests.support import pg
 from tests.support.project import Project, copy_project

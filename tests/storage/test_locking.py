@@ -2,7 +2,7 @@
 
 import time
 
-from app.storage.locking import MIGRATION_LOCK_KEY
+from migration_toolkit.run.locking import MIGRATION_LOCK_KEY
 from tests.storage.safety_support import FORBIDDEN, cli, head_of, session, write_revision
 from tests.support import pg
 from tests.support.project import Project

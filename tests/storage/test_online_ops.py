@@ -8,7 +8,7 @@ from alembic import op
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from app.storage import online
+from migration_toolkit import online
 from tests.storage.online_support import (
     constraint_validated,
     index_valid,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.storage.revisions import alembic_config as project_alembic_config
+from migration_toolkit.revisions import alembic_config as project_alembic_config
 
 __all__ = [
     "test_model_definitions_match_ddl",

@@ -9,7 +9,7 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.storage import simple_query
+from migration_toolkit.run import simple_query
 
 
 def ddl(statement: str) -> DDL:

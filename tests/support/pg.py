@@ -20,7 +20,7 @@ import asyncpg
 from sqlalchemy.engine import URL
 
 from app.settings import parse_database_url
-from app.storage.local_postgres import Cluster
+from migration_toolkit.local.postgres import Cluster
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from app.storage.revisions import PROJECT_ROOT
+from migration_toolkit.revisions import PROJECT_ROOT
 
 _SKIP = {
     ".git",

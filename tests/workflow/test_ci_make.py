@@ -6,8 +6,8 @@ import sys
 import pytest
 import yaml
 
-from app.storage.checks import ci
-from app.storage.revisions import PROJECT_ROOT
+from migration_toolkit.checks import ci
+from migration_toolkit.revisions import PROJECT_ROOT
 from tests.support import pg
 
 PYTHON = sys.executable

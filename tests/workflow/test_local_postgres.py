@@ -8,7 +8,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import URL
 
-from app.storage.local_postgres import server_answers
+from migration_toolkit.local.postgres import server_answers
 from tests.support import pg
 from tests.support.pg import free_port
 from tests.support.project import Project, copy_project
@@ -75,7 +75,7 @@ def test_remote_host_is_never_started(local_project: Project) -> None:
 
 
 def test_docker_compose_file_describes_a_healthy_postgres() -> None:
-    from app.storage.revisions import PROJECT_ROOT
+    from migration_toolkit.revisions import PROJECT_ROOT
 
     compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
     service = compose["services"]["postgres"]
@@ -87,7 +87,7 @@ def test_docker_compose_file_describes_a_healthy_postgres() -> None:
 
 
 def test_docker_is_detected_by_asking_the_engine() -> None:
-    from app.storage.local_postgres import docker_engine_answers
+    from migration_toolkit.local.postgres import docker_engine_answers
 
     engine = (
         subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20)

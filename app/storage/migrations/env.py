@@ -1,50 +1,34 @@
-"""Alembic environment: async Postgres, URL from settings, every model from app.models.
+"""Alembic environment: async Postgres, the URL from app.settings, the models from app.models.
 
-Kept close to Alembic's `async` template; the machinery it calls lives beside it in
-app/storage, typed and tested.
+Alembic's `async` template, with named calls into the migration toolkit (migration_toolkit/),
+which makes every way of running Alembic equally safe: the lock, bounded lock waits,
+checksums, the production guard, local set-up and one-line errors all live behind these calls.
 """
 
 import asyncio
 from logging.config import fileConfig
-from typing import Any
 
-# Imported for its effect: revisions may call op.sync_enum_values / op.add_enum_value.
-import alembic_postgresql_enum  # noqa: F401
 from alembic import context
-from sqlalchemy import pool
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import MetaData
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.models import metadata
-from app.settings import get_settings
-from app.storage import checksums, runner
+import migration_toolkit.environment as toolkit
+from app.settings import migration_url
 
 config = context.config
 
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
+    toolkit.configure_logging()
 
-target_metadata = metadata
 
+def target_metadata() -> MetaData:
+    """Imported only by the commands that compare models (revision --autogenerate, check):
+    a broken model module never blocks upgrade, rollback, current or history."""
+    from app.models import metadata
 
-def context_options() -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "target_metadata": target_metadata,
-        "compare_type": True,
-        "compare_server_default": True,
-        # Each revision commits on its own: a failure leaves the one before it in place.
-        "transaction_per_migration": True,
-        # The checksum table beside alembic_version is the machinery's, not a model's.
-        "include_name": checksums.include_name,
-    }
-    if not runner.changes_database():
-        # Only commands without a destination (revision, check) autogenerate: upgrade,
-        # downgrade and stamp never call these hooks, so they do not load them.
-        from app.storage import autogen
-
-        options["process_revision_directives"] = autogen.process_revision_directives
-        options["render_item"] = autogen.render_item
-    return options
+    return metadata
 
 
 def run_migrations_offline() -> None:
@@ -53,31 +37,26 @@ def run_migrations_offline() -> None:
         dialect_name="postgresql",
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        **context_options(),
+        **toolkit.context_options(target_metadata),
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def do_run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, **context_options(), **runner.online_options(config))
-    with context.begin_transaction():
-        # context.run_migrations(), plus checksums and a failure that names its revision.
-        runner.run_migrations()
-
-
-async def run_async_migrations() -> None:
-    settings = get_settings()
-    connectable = create_async_engine(
-        settings.migration_url,
-        poolclass=pool.NullPool,
-        connect_args=runner.connect_args(settings),
+    context.configure(
+        connection=connection,
+        **toolkit.context_options(target_metadata),
+        **toolkit.online_options(connection),
     )
-    try:
-        # One run at a time (advisory lock), bounded lock waits, retried lock timeouts.
-        await runner.run_serialized(connectable, do_run_migrations)
-    finally:
-        await connectable.dispose()
+    with context.begin_transaction():
+        # context.run_migrations(), plus checksums, the guard and a failure naming its revision.
+        toolkit.run_migrations()
+
+
+async def run_async_migrations(url: URL) -> None:
+    # Set-up, NullPool engine, one run at a time (advisory lock), retried lock timeouts.
+    await toolkit.run_online(url, do_run_migrations)
 
 
 async def run_on_async_engine(engine: AsyncEngine) -> None:
@@ -86,18 +65,19 @@ async def run_on_async_engine(engine: AsyncEngine) -> None:
 
 
 def run_migrations_online() -> None:
-    # Tests hand in their own connection (Alembic cookbook, "connection sharing"); pytest-alembic
-    # hands in an AsyncEngine.
+    # Tests hand in their own connection (Alembic cookbook, "connection sharing");
+    # pytest-alembic hands in an AsyncEngine.
     connection = config.attributes.get("connection")
     if connection is None:
-        asyncio.run(run_async_migrations())
+        asyncio.run(run_async_migrations(migration_url()))
     elif isinstance(connection, AsyncEngine):
         asyncio.run(run_on_async_engine(connection))
     else:
         do_run_migrations(connection)
 
 
-if context.is_offline_mode():
-    run_migrations_offline()
-else:
-    run_migrations_online()
+with toolkit.one_line_errors(migration_url):
+    if context.is_offline_mode():
+        run_migrations_offline()
+    else:
+        run_migrations_online()

@@ -7,7 +7,7 @@ Create Date: 2026-11-26 09:01:00+00:00
 
 from collections.abc import Sequence
 
-from app.storage import online
+from migration_toolkit import online
 
 revision: str = "3a0e1c5d7b02"
 down_revision: str | Sequence[str] | None = "3a0e1c5d7b01"

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from app.storage import online
+from migration_toolkit import online
 
 revision: str = "3a0e1c5d7b03"
 down_revision: str | Sequence[str] | None = "3a0e1c5d7b02"

@@ -1,0 +1,150 @@
+"""`make migration-test`: every revision up, every revision down, up again, on a throwaway DB.
+
+After each step the schema is read from pg_catalog (snapshot.py) and compared with the one
+recorded at the same revision on the way up, so a failure names its revision: a downgrade
+that leaves a column behind, an upgrade that cannot run a second time, or one that builds
+something different the second time.
+"""
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from migration_toolkit.checks import snapshot
+from migration_toolkit.checks.connection import config_for, idle, run_on
+from migration_toolkit.errors import UserFacingError, root_cause
+from migration_toolkit.local import throwaway
+
+Say = Callable[[str], None]
+State = frozenset[str]
+
+
+class RoundTripFailure(UserFacingError):
+    """A step of the round trip failed; details say what differs."""
+
+    def __init__(self, message: str, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
+
+
+def _state(connection: Connection) -> State:
+    present = connection.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+    state: State = frozenset()
+    if present:
+        state = frozenset(connection.scalars(text("SELECT version_num FROM alembic_version")))
+    idle(connection)
+    return state
+
+
+def _take(connection: Connection) -> snapshot.Snapshot:
+    taken = snapshot.take(connection)
+    idle(connection)
+    return taken
+
+
+def _cause(exc: BaseException) -> str:
+    cause = root_cause(exc)
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
+class _Walk:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.config = config_for(connection)
+        self.script = ScriptDirectory.from_config(self.config)
+        self.snapshots: dict[State, snapshot.Snapshot] = {}
+
+    def name(self, revisions: State | str) -> str:
+        ids = [revisions] if isinstance(revisions, str) else sorted(revisions)
+        named = []
+        for rev in ids:
+            found = self.script.get_revision(rev)
+            path = Path(found.path).name if found is not None and found.path else "?"
+            named.append(f"{rev} ({path})")
+        return ", ".join(named)
+
+    def order(self) -> list[str]:
+        heads = self.script.get_heads()
+        if len(heads) > 1:
+            raise UserFacingError(
+                f"more than one head ({', '.join(sorted(heads))}): "
+                "run `make migration-merge` to join them into one"
+            )
+        return [rev.revision for rev in reversed(list(self.script.walk_revisions()))]
+
+    def up(self, revision: str, second: bool) -> None:
+        try:
+            command.upgrade(self.config, revision)
+        except Exception as exc:
+            when = " a second time (after its downgrade)" if second else ""
+            raise RoundTripFailure(
+                f"upgrade of {self.name(revision)} fails{when}: {_cause(exc)}: make it "
+                "re-runnable, or make its downgrade undo all it does"
+            ) from None
+        idle(self.connection)
+        state = _state(self.connection)
+        taken = _take(self.connection)
+        if not second:
+            self.snapshots[state] = taken
+            return
+        diff = snapshot.differences(self.snapshots.get(state, {}), taken)
+        if diff:
+            raise RoundTripFailure(
+                f"upgrade of {self.name(revision)} run a second time builds a different schema: "
+                "make its downgrade undo all it does",
+                diff,
+            )
+
+    def down(self) -> None:
+        before = _state(self.connection)
+        try:
+            command.downgrade(self.config, "-1")
+        except Exception as exc:
+            raise RoundTripFailure(
+                f"downgrade of {self.name(before)} fails: {_cause(exc)}: fix its downgrade()"
+            ) from None
+        idle(self.connection)
+        after = _state(self.connection)
+        expected = self.snapshots.get(after)
+        if expected is None:
+            return
+        diff = snapshot.differences(expected, _take(self.connection))
+        if diff:
+            raise RoundTripFailure(
+                f"downgrade of {self.name(before - after)} leaves the schema different from "
+                "before its upgrade: make downgrade() undo all that upgrade() does",
+                diff,
+            )
+
+    def run(self) -> tuple[int, snapshot.Snapshot]:
+        order = self.order()
+        self.snapshots[_state(self.connection)] = _take(self.connection)
+        for revision in order:
+            self.up(revision, second=False)
+        at_head = self.snapshots[_state(self.connection)]
+        while _state(self.connection):
+            self.down()
+        for revision in order:
+            self.up(revision, second=True)
+        return len(order), at_head
+
+
+def check(say: Say | None = None) -> None:
+    out = say or (lambda line: print(line, file=sys.stderr))
+    with throwaway.database(out) as url:
+        try:
+            count, at_head = run_on(url, lambda connection: _Walk(connection).run())
+        except RoundTripFailure as failure:
+            for line in failure.details:
+                out(f"  {line}")
+            raise
+    print(
+        f"migration-test: {count} revision(s) upgraded one at a time to head, downgraded one at a "
+        f"time to base, upgraded again: the schema is the same ({snapshot.summary(at_head)})"
+    )

@@ -1,0 +1,137 @@
+"""The toolkit's own commands, the ones Alembic does not have:
+
+    python -m migration_toolkit check [--base REF]   models and migrations agree (throwaway DB)
+    python -m migration_toolkit lint [--base REF]    squawk over each revision's SQL
+    python -m migration_toolkit sql [A:B]            the offline SQL of a range, for review
+    python -m migration_toolkit roundtrip            up, down, up again: the schema must match
+    python -m migration_toolkit start | stop         the project's own local Postgres
+
+Alembic's commands (upgrade, downgrade, revision, ...) run as `alembic ...`: env.py gives them
+the same safety. A user's mistake ends with one `error:` line and a non-zero exit.
+"""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from migration_toolkit.config import current_project
+from migration_toolkit.environment import explain
+from migration_toolkit.errors import UserFacingError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class UsageError(UserFacingError):
+    """A command was given arguments it cannot take."""
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from migration_toolkit.checks import drift
+
+    drift.check(args.base or None)
+
+
+def cmd_lint(args: argparse.Namespace) -> None:
+    from migration_toolkit.checks import lint
+
+    lint.check(args.base or None)
+
+
+def cmd_sql(args: argparse.Namespace) -> None:
+    from migration_toolkit.checks import offline_sql
+
+    print(offline_sql.range_sql(args.range or "base:heads"), end="")
+
+
+def cmd_roundtrip(args: argparse.Namespace) -> None:
+    from migration_toolkit.checks import roundtrip
+
+    roundtrip.check()
+
+
+def cmd_start(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from migration_toolkit.local import provision
+
+    project = current_project()
+    url = project.url()
+    provision.start_server(project, url, say)
+    asyncio.run(provision.create_database(project, url, say))
+
+
+def cmd_alembic(args: argparse.Namespace) -> None:
+    """`make alembic args="..."`: split like a shell would (quotes kept), never evaluated."""
+    import shlex
+
+    from alembic.config import main as alembic_main
+
+    try:
+        argv = shlex.split(args.words)
+    except ValueError as exc:
+        raise UsageError(
+            f"args={args.words!r} cannot be split into words ({exc}): fix the quoting"
+        ) from None
+    alembic_main(argv=argv, prog="alembic")
+
+
+def cmd_stop(args: argparse.Namespace) -> None:
+    from migration_toolkit.local import provision
+
+    provision.stop_servers(current_project(), say)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m migration_toolkit", description=(__doc__ or "").splitlines()[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="models and migrations agree, one head (throwaway DB)")
+    check.add_argument("--base", default=None, help="git ref whose revision files must not change")
+    check.set_defaults(func=cmd_check)
+    lint = sub.add_parser("lint", help="squawk over each revision's offline SQL")
+    lint.add_argument("--base", default=None, help="only revisions after this revision or git ref")
+    lint.set_defaults(func=cmd_lint)
+    sql = sub.add_parser("sql", help="the offline SQL of an upgrade range (default: all)")
+    sql.add_argument("range", nargs="?", default=None, metavar="A:B")
+    sql.set_defaults(func=cmd_sql)
+    sub.add_parser(
+        "roundtrip", help="up, down and up again one revision at a time (throwaway database)"
+    ).set_defaults(func=cmd_roundtrip)
+    sub.add_parser("start", help="start the project's own local Postgres").set_defaults(
+        func=cmd_start
+    )
+    sub.add_parser("stop", help="stop the Postgres `start` started").set_defaults(func=cmd_stop)
+    alembic = sub.add_parser("alembic", help="any Alembic command, its words in one argument")
+    alembic.add_argument("words")
+    alembic.set_defaults(func=cmd_alembic)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        say("interrupted: nothing more was done")
+        return EXIT_ERROR
+    except Exception as exc:
+        try:
+            url = current_project().url()
+        except Exception:
+            url = None
+        message = explain(exc, url)
+        if message is None:
+            raise
+        say(f"error: {message}")
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

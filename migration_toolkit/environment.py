@@ -1,0 +1,280 @@
+"""The named calls env.py makes: Alembic's async template stays as it is, the toolkit plugs in.
+
+Everything that makes a run safe lives behind these calls, so every way of running Alembic
+(make, `uv run alembic`, a deploy script calling alembic.command, pytest-alembic) gets it:
+local set-up, the migration lock, bounded lock waits, checksums, the production guard, and
+one readable line instead of a traceback for a mistake a person can fix.
+"""
+
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, overload
+
+from alembic import context as alembic_context
+from alembic.runtime.migration import MigrationContext
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from sqlalchemy import MetaData
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from migration_toolkit.config import Project, current_project
+from migration_toolkit.errors import UserFacingError, explain_connection_error, root_cause
+from migration_toolkit.run import checksums
+from migration_toolkit.run.options import run_options
+from migration_toolkit.settings import load_run_settings
+from migration_toolkit.urls import (
+    UrlError,
+    check_address,
+    describe,
+    merge_connect_args,
+    split_query,
+)
+
+LoadMetadata = Callable[[], MetaData]
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def project() -> Project:
+    return current_project(alembic_context.config)
+
+
+def configure_logging() -> None:
+    """Alembic's INFO lines only with -x verbose=1 (or VERBOSE=1); warnings always."""
+    verbose = run_options(alembic_context).verbose
+    level = logging.INFO if verbose else logging.WARNING
+    logging.getLogger("alembic").setLevel(level)
+    # Alembic logs a CommandError before printing it as `FAILED: ...`: say it once.
+    logging.getLogger("alembic.util.messaging").setLevel(logging.CRITICAL)
+
+
+def is_autogenerate(context: MigrationContext) -> bool:
+    """True for `revision --autogenerate`, from the command line or from Python."""
+    revision_context = context.opts.get("revision_context")
+    if revision_context is None:
+        return False
+    return bool(revision_context.command_args.get("autogenerate"))
+
+
+class LazyMetadata(Sequence[MetaData]):
+    """target_metadata that imports the models only when autogenerate first reads it."""
+
+    def __init__(self, load: LoadMetadata) -> None:
+        self.load = load
+        self.loaded: list[MetaData] | None = None
+
+    def _metadata(self) -> list[MetaData]:
+        if self.loaded is None:
+            self.loaded = [load_models(self.load)]
+        return self.loaded
+
+    @overload
+    def __getitem__(self, index: int) -> MetaData: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[MetaData]: ...
+    def __getitem__(self, index: int | slice) -> MetaData | Sequence[MetaData]:
+        return self._metadata()[index]
+
+    def __len__(self) -> int:
+        return len(self._metadata())
+
+
+def load_models(load: LoadMetadata) -> MetaData:
+    """The models' MetaData; a model module that fails to import is one line naming it."""
+    try:
+        return load()
+    except UserFacingError:
+        raise
+    except Exception as exc:
+        module = getattr(exc, "name", None) or _failing_module(exc)
+        where = f" ({module})" if module else ""
+        raise UserFacingError(
+            f"a model module failed to import{where}: {type(exc).__name__}: {exc}; fix it "
+            "before generating a revision (upgrade, rollback and current do not need it)"
+        ) from None
+
+
+def _failing_module(exc: BaseException) -> str | None:
+    traceback = exc.__traceback__
+    module = None
+    while traceback is not None:
+        name = traceback.tb_frame.f_globals.get("__name__")
+        if isinstance(name, str) and not name.startswith(("importlib", "migration_toolkit")):
+            module = name
+        traceback = traceback.tb_next
+    return module
+
+
+def context_options(load_metadata: LoadMetadata) -> dict[str, Any]:
+    """context.configure() options; the models are imported only when they are compared."""
+    project_ = project()
+    options: dict[str, Any] = {
+        "compare_type": True,
+        "compare_server_default": True,
+        # Each revision commits on its own: a failure leaves the one before it in place.
+        "transaction_per_migration": True,
+        # The checksum table beside alembic_version is the machinery's, not a model's.
+        "include_name": checksums.include_name,
+    }
+    if project_.version_table_schema:
+        options["version_table_schema"] = project_.version_table_schema
+    if not changes_database():
+        # revision (and check, current, history): the hooks, and the models only if read.
+        from migration_toolkit import autogen
+
+        options["target_metadata"] = LazyMetadata(load_metadata)
+        options["process_revision_directives"] = autogen.process_revision_directives
+        options["render_item"] = autogen.render_item
+    return options
+
+
+def changes_database() -> bool:
+    """True for upgrade, downgrade and stamp: the commands given a destination revision."""
+    try:
+        return alembic_context.get_revision_argument() is not None
+    except KeyError:  # commands like `revision --autogenerate` give none at all
+        return False
+
+
+def migration_url(url: URL) -> tuple[URL, dict[str, Any]]:
+    """The URL to connect with and the connect_args its libpq parameters need."""
+    try:
+        check_address(url, name="the migrations' database URL")
+        return split_query(url)
+    except UrlError as exc:
+        raise UserFacingError(str(exc)) from None
+
+
+def create_engine(url: URL) -> AsyncEngine:
+    """The migration engine: NullPool, named in pg_stat_activity, libpq parameters honoured."""
+    from migration_toolkit.run.runner import APPLICATION_NAME
+
+    settings = load_run_settings()
+    plain, extra = migration_url(url)
+    connect_args = merge_connect_args(
+        {
+            "timeout": settings.MIGRATION_CONNECT_TIMEOUT,
+            "server_settings": {"application_name": APPLICATION_NAME},
+        },
+        extra,
+    )
+    return create_async_engine(plain, poolclass=NullPool, connect_args=connect_args)
+
+
+async def run_online(url: URL, do_run_migrations: Callable[[Connection], None]) -> None:
+    """Set up (development only), lock, run; on the project's own Postgres, create the DB."""
+    import asyncpg
+
+    from migration_toolkit.local import provision
+    from migration_toolkit.run import runner
+
+    settings = load_run_settings()
+    project_ = project()
+    plain, _ = migration_url(url)
+    if settings.APP_ENV.value == "development":
+        provision.ensure_running(project_, plain, say)
+    run = runner.run_for(alembic_context.config, settings, describe(plain))
+    engine = create_engine(url)
+    try:
+        try:
+            await runner.run_serialized(engine, run, do_run_migrations)
+        except Exception as exc:
+            missing = isinstance(root_cause(exc), asyncpg.InvalidCatalogNameError)
+            if not (missing and provision.may_create_database(project_, plain)):
+                raise
+            await provision.create_database(project_, plain, say)
+            await runner.run_serialized(engine, run, do_run_migrations)
+    finally:
+        await engine.dispose()
+
+
+def _hint(message: str) -> str:
+    lowered = message.lower()
+    if "ambiguous walk" in lowered:
+        return (
+            f"{message}: the history branches here; name the revision to go to "
+            "(`make migration-history` lists them), e.g. rev=<id>"
+        )
+    if "multiple head" in lowered:
+        return (
+            f"{message}: the history has several heads: `make migration-heads` lists them, "
+            "`make migration-merge` joins them into one"
+        )
+    if "target database is not up to date" in lowered:
+        return "the database is not at head: run `make migrate` first, then generate again"
+    if "can't locate revision" in lowered or "no such revision" in lowered:
+        return f"{message}; `make migration-history` lists the revisions"
+    return message
+
+
+def explain(exc: BaseException, url: URL | None) -> str | None:
+    """The one line for a failure a user can fix; None for our own bugs."""
+    if isinstance(exc, UserFacingError):
+        return str(exc)
+    if isinstance(exc, CommandError | RevisionError):
+        return _hint(str(exc))
+    if isinstance(exc, SyntaxError):
+        return f"{exc.filename} line {exc.lineno} has a syntax error ({exc.msg}): fix the file"
+    if isinstance(exc, ValueError) and type(exc).__name__ == "SettingsError":
+        return str(exc)
+    if isinstance(exc, KeyError):
+        revision = str(exc.args[0]) if exc.args else "?"
+        return (
+            f"revision {revision} is named by the history (a down_revision, or the database's "
+            "alembic_version) but versions/ has no file for it: restore the file from version "
+            "control, or point that down_revision at an existing revision"
+        )
+    if isinstance(exc, ImportError) and exc.name is not None:
+        return (
+            f"a revision file imports {exc.name}, which cannot be imported ({exc}): install it "
+            "or fix the import"
+        )
+    if url is not None:
+        return explain_connection_error(exc, url)
+    return None
+
+
+@contextmanager
+def one_line_errors(url: Callable[[], URL] | None = None) -> Iterator[None]:
+    """Turn a user's mistake into Alembic's CommandError, which it prints as one line."""
+    try:
+        yield
+    except CommandError:
+        raise
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise CommandError(
+            f"interrupted ({type(exc).__name__}): the step in progress was rolled back; "
+            "`make migration-current` shows where the database is"
+        ) from None
+    except Exception as exc:
+        try:
+            where = url() if url is not None else None
+        except Exception:
+            where = None
+        message = explain(exc, where)
+        if message is None:
+            raise
+        raise CommandError(message) from None
+
+
+def online_options(connection: Connection) -> dict[str, Any]:
+    """Extra context.configure() options for online runs: the step bookkeeping."""
+    from migration_toolkit.run import runner
+
+    if runner.current_run() is None:
+        # A connection handed in by the caller (tests, connection sharing): no lock, same checks.
+        runner.run_for(alembic_context.config, load_run_settings(), describe(connection.engine.url))
+    return runner.online_options()
+
+
+def run_migrations() -> None:
+    """context.run_migrations() with checksums, the guard, and a failure naming its revision."""
+    from migration_toolkit.run import runner
+
+    runner.run_migrations()

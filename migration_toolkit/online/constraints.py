@@ -1,0 +1,79 @@
+"""Constraints added without a long lock: NOT VALID first, validated in a transaction of its own.
+
+Adding a constraint NOT VALID takes its lock only for an instant; VALIDATE then scans the table
+under a lock that lets reads and writes go on. Both commit separately, or the first lock would
+be held through the scan.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from migration_toolkit.online._sql import (
+    column_nullable,
+    constraint_exists,
+    execute,
+    offline,
+    quote,
+)
+
+# Postgres truncates longer identifiers; names are kept within it so lookups match.
+MAX_NAME = 63
+
+
+def add_foreign_key_not_valid(
+    name: str,
+    source_table: str,
+    referent_table: str,
+    local_columns: Sequence[str],
+    remote_columns: Sequence[str],
+    *,
+    ondelete: str | None = None,
+) -> None:
+    """ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID; new rows are checked at once.
+
+    Existing rows are checked by validate_constraint(), best in a later revision.
+    """
+    if not offline() and constraint_exists(source_table, name):
+        return
+    op.create_foreign_key(
+        name,
+        source_table,
+        referent_table,
+        list(local_columns),
+        list(remote_columns),
+        ondelete=ondelete,
+        postgresql_not_valid=True,
+    )
+
+
+def validate_constraint(table: str, name: str) -> None:
+    """VALIDATE CONSTRAINT in its own transaction; its lock lets reads and writes go on."""
+    with op.get_context().autocommit_block():
+        execute(f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {quote(name)}")
+
+
+def not_null_check_name(table: str, column: str) -> str:
+    return f"ck_{table}_{column}_not_null"[:MAX_NAME]
+
+
+def set_not_null(table: str, column: str) -> None:
+    """SET NOT NULL without the full-table scan under an ACCESS EXCLUSIVE lock.
+
+    CHECK (column IS NOT NULL) NOT VALID, VALIDATE it, SET NOT NULL (Postgres 12+ sees the valid
+    check and skips its scan), drop the check: each step commits on its own.
+    """
+    check = not_null_check_name(table, column)
+    target, col = quote(table), quote(column)
+    with op.get_context().autocommit_block():
+        if not offline() and column_nullable(table, column) is False:
+            execute(f"ALTER TABLE {target} DROP CONSTRAINT IF EXISTS {quote(check)}")
+            return
+        if offline() or not constraint_exists(table, check):
+            execute(
+                f"ALTER TABLE {target} ADD CONSTRAINT {quote(check)} "
+                f"CHECK ({col} IS NOT NULL) NOT VALID"
+            )
+        execute(f"ALTER TABLE {target} VALIDATE CONSTRAINT {quote(check)}")
+        execute(f"ALTER TABLE {target} ALTER COLUMN {col} SET NOT NULL")
+        execute(f"ALTER TABLE {target} DROP CONSTRAINT IF EXISTS {quote(check)}")

@@ -1,0 +1,34 @@
+"""Which revision the code expects and which one a database is at."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from migration_toolkit.config import current_project, find_root, project_at
+
+VERSION_TABLE = "alembic_version"
+
+
+def alembic_config(root: Path | None = None) -> Config:
+    """The Alembic config of the project at root (default: found from the working dir)."""
+    project = project_at(find_root(root)) if root is not None else current_project()
+    return project.alembic_config()
+
+
+@lru_cache
+def code_heads(root: Path | None = None) -> tuple[str, ...]:
+    """The head revision(s) of the versions/ folder shipped with this code."""
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config(root)).get_heads()))
+
+
+async def database_revisions(connection: AsyncConnection) -> tuple[str, ...]:
+    """The revision(s) stamped in the database; empty when it was never migrated."""
+    present = await connection.scalar(text(f"SELECT to_regclass('{VERSION_TABLE}') IS NOT NULL"))
+    if not present:
+        return ()
+    result = await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+    return tuple(sorted(row[0] for row in result))
