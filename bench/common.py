@@ -11,10 +11,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
 from migration_toolkit.local.postgres import postgres_bin_dir
-from migration_toolkit.revisions import PROJECT_ROOT, alembic_config
+from migration_toolkit.revisions import alembic_config
 from tests.support import pg
 from tests.support.project import VERSIONS, Project, copy_project
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT_ROOT / "bench" / "results"
 __all__ = ["RESULTS", "VERSIONS", "Project", "copy_project", "pg"]
 

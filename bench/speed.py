@@ -313,10 +313,10 @@ class Bench:
             measures.append(
                 Measure("no-op `make migrate` at head", seconds, floor_name, floor, 1.1)
             )
-        seconds, floor = self.quick(lambda: self.run_python("-m", "app.storage", "migrate"))
+        seconds, floor = self.quick(lambda: self.run_python("-m", "alembic", "upgrade", "head"))
         measures.append(
             Measure(
-                "no-op `python -m app.storage migrate` (no make, no uv)",
+                "no-op `python -m alembic upgrade head` (no make, no uv)",
                 seconds,
                 floor_name,
                 floor,

@@ -8,9 +8,9 @@ one readable line instead of a traceback for a mistake a person can fix.
 
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, overload
+from typing import Any, SupportsIndex, overload
 
 from alembic import context as alembic_context
 from alembic.runtime.migration import MigrationContext
@@ -62,27 +62,41 @@ def is_autogenerate(context: MigrationContext) -> bool:
     return bool(revision_context.command_args.get("autogenerate"))
 
 
-class LazyMetadata(Sequence[MetaData]):
-    """target_metadata that imports the models only when autogenerate first reads it."""
+class LazyMetadata(list[MetaData]):
+    """target_metadata that imports the models only when autogenerate first reads it.
+
+    A list, as Alembic and its plugins accept "a MetaData or a list of them"; it fills itself
+    on first use, so upgrade, downgrade, current and history never import a model module.
+    """
 
     def __init__(self, load: LoadMetadata) -> None:
+        super().__init__()
         self.load = load
-        self.loaded: list[MetaData] | None = None
+        self.filled = False
 
-    def _metadata(self) -> list[MetaData]:
-        if self.loaded is None:
-            self.loaded = [load_models(self.load)]
-        return self.loaded
+    def _fill(self) -> None:
+        if not self.filled:
+            self.filled = True
+            super().append(load_models(self.load))
 
-    @overload
-    def __getitem__(self, index: int) -> MetaData: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[MetaData]: ...
-    def __getitem__(self, index: int | slice) -> MetaData | Sequence[MetaData]:
-        return self._metadata()[index]
+    def __iter__(self) -> Iterator[MetaData]:
+        self._fill()
+        return super().__iter__()
 
     def __len__(self) -> int:
-        return len(self._metadata())
+        self._fill()
+        return super().__len__()
+
+    def __bool__(self) -> bool:
+        return True
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> MetaData: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[MetaData]: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> MetaData | list[MetaData]:
+        self._fill()
+        return super().__getitem__(index)
 
 
 def load_models(load: LoadMetadata) -> MetaData:
@@ -124,6 +138,8 @@ def context_options(load_metadata: LoadMetadata) -> dict[str, Any]:
     }
     if project_.version_table_schema:
         options["version_table_schema"] = project_.version_table_schema
+    from migration_toolkit.run.runner import changes_database
+
     if not changes_database():
         # revision (and check, current, history): the hooks, and the models only if read.
         from migration_toolkit import autogen
@@ -132,14 +148,6 @@ def context_options(load_metadata: LoadMetadata) -> dict[str, Any]:
         options["process_revision_directives"] = autogen.process_revision_directives
         options["render_item"] = autogen.render_item
     return options
-
-
-def changes_database() -> bool:
-    """True for upgrade, downgrade and stamp: the commands given a destination revision."""
-    try:
-        return alembic_context.get_revision_argument() is not None
-    except KeyError:  # commands like `revision --autogenerate` give none at all
-        return False
 
 
 def migration_url(url: URL) -> tuple[URL, dict[str, Any]]:
@@ -196,6 +204,8 @@ async def run_online(url: URL, do_run_migrations: Callable[[Connection], None]) 
 
 def _hint(message: str) -> str:
     lowered = message.lower()
+    if "`make " in message:
+        return message  # hinted already
     if "ambiguous walk" in lowered:
         return (
             f"{message}: the history branches here; name the revision to go to "
@@ -245,8 +255,11 @@ def one_line_errors(url: Callable[[], URL] | None = None) -> Iterator[None]:
     """Turn a user's mistake into Alembic's CommandError, which it prints as one line."""
     try:
         yield
-    except CommandError:
-        raise
+    except CommandError as exc:
+        hinted = _hint(str(exc))
+        if hinted == str(exc):
+            raise
+        raise CommandError(hinted) from exc
     except (SystemExit, KeyboardInterrupt) as exc:
         raise CommandError(
             f"interrupted ({type(exc).__name__}): the step in progress was rolled back; "
@@ -260,7 +273,8 @@ def one_line_errors(url: Callable[[], URL] | None = None) -> Iterator[None]:
         message = explain(exc, where)
         if message is None:
             raise
-        raise CommandError(message) from None
+        # Alembic prints only the message; Python callers still find the cause on it.
+        raise CommandError(message) from exc
 
 
 def online_options(connection: Connection) -> dict[str, Any]:

@@ -33,8 +33,8 @@ def test_defaults_compose_a_local_asyncpg_url() -> None:
     assert url.drivername == "postgresql+asyncpg"
     assert (url.host, url.port, url.database, url.username) == (
         "127.0.0.1",
-        5432,
-        "app",
+        54320,  # the project's own Postgres, never a server already on 5432
+        "bookshelf",
         "postgres",
     )
     assert Settings().APP_ENV is AppEnv.DEVELOPMENT

@@ -45,8 +45,11 @@ def _metadata(context: MigrationContext) -> sa.MetaData | None:
     if isinstance(target, sa.MetaData):
         return target
     if isinstance(target, Iterable):
+        metadatas = list(target)
+        if len(metadatas) == 1 and isinstance(metadatas[0], sa.MetaData):
+            return metadatas[0]  # its naming convention names the constraints
         merged = sa.MetaData()
-        for metadata in target:
+        for metadata in metadatas:
             for table in metadata.tables.values():
                 table.to_metadata(merged)
         return merged

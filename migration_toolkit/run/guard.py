@@ -37,6 +37,7 @@ class Plan:
     after: tuple[str, ...]
     undone: tuple[Script, ...]
     marked: tuple[Script, ...]
+    unmarked: tuple[Script, ...]
     stamp: bool
 
     @property
@@ -48,8 +49,11 @@ class Plan:
         return bool(self.undone) or self.stamp
 
 
-def _ancestors(script: ScriptDirectory, revision: str) -> set[str]:
-    return {found.revision for found in script.iterate_revisions(revision, "base")} - {revision}
+def _applied(script: ScriptDirectory, heads: Sequence[str]) -> list[Script]:
+    """Every revision at or below heads, newest first."""
+    if not heads:
+        return []
+    return list(script.iterate_revisions(tuple(heads), "base"))
 
 
 def heads_after(
@@ -63,31 +67,36 @@ def heads_after(
     # A revision below another head is not a head of its own (a branch merged further up).
     below: set[str] = set()
     for head in current:
-        below |= _ancestors(script, head)
+        below |= {found.revision for found in _applied(script, (head,))} - {head}
     return tuple(sorted(current - below))
 
 
-def plan(script: ScriptDirectory, heads: Sequence[str], steps: Sequence[object]) -> Plan:
+def plan(
+    script: ScriptDirectory, heads: Sequence[str], steps: Sequence[object], *, purge: bool
+) -> Plan:
+    stamp = purge or any(isinstance(step, StampStep) for step in steps)
+    after = heads_after(script, () if purge else heads, steps)
     undone: list[Script] = []
-    marked: list[Script] = []
-    stamp = False
-    for step in steps:
-        if isinstance(step, StampStep):
-            stamp = True
-            marked.extend(
-                found
-                for revision in step.to_revisions
-                if (found := script.get_revision(revision)) is not None
-            )
-        elif not getattr(step, "is_upgrade", True):
+    if not stamp:
+        for step in steps:
             revision = getattr(step, "revision", None)
-            if isinstance(revision, Script):
+            if not getattr(step, "is_upgrade", True) and isinstance(revision, Script):
                 undone.append(revision)
+    before_set = {found.revision for found in _applied(script, heads)}
+    after_list = _applied(script, after)
+    after_set = {found.revision for found in after_list}
+    marked = [found for found in after_list if found.revision not in before_set] if stamp else []
+    unmarked = (
+        [found for found in _applied(script, heads) if found.revision not in after_set]
+        if stamp
+        else []
+    )
     return Plan(
         before=tuple(sorted(heads)),
-        after=heads_after(script, heads, steps),
+        after=after,
         undone=tuple(undone),
         marked=tuple(marked),
+        unmarked=tuple(unmarked),
         stamp=stamp,
     )
 
@@ -120,8 +129,11 @@ def describe_plan(plan: Plan, *, where: str, sql: str, shown_path: Callable[[str
     if plan.marked:
         lines.append("records as applied, without running them:")
         lines.extend(f"  {script.revision}  {script.doc}" for script in plan.marked)
-    if plan.stamp and not plan.marked:
-        lines.append("records the new revision(s) without running any SQL")
+    if plan.unmarked:
+        lines.append("records as not applied, without running their downgrade:")
+        lines.extend(f"  {script.revision}  {script.doc}" for script in plan.unmarked)
+    if plan.stamp and not (plan.marked or plan.unmarked):
+        lines.append("changes no revision: the database is at that revision already")
     if sql.strip():
         lines.append("SQL (offline mode, for review):")
         lines.extend("  " + line for line in sql.splitlines() if line.strip())

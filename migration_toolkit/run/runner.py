@@ -58,9 +58,11 @@ def say(message: str) -> None:
 def changes_database() -> bool:
     """True for upgrade, downgrade and stamp: the commands given a destination revision."""
     try:
-        return alembic_context.get_revision_argument() is not None
-    except KeyError:  # commands like `revision --autogenerate` give none at all
+        # None is a destination too: "base".
+        alembic_context.get_revision_argument()
+    except KeyError:  # commands like `revision --autogenerate` or `current` give none at all
         return False
+    return True
 
 
 @dataclass
@@ -193,15 +195,15 @@ def _describe_revisions(script: ScriptDirectory, revisions: tuple[str, ...]) -> 
 def summary(run: Run, script: ScriptDirectory, kind: str) -> str:
     """One line: what the run did, or that it had nothing to do."""
     after = _describe_revisions(script, run.heads)
-    if run.done == 0:
+    if run.done == 0 and run.start == run.heads:
         if kind == "downgrade" and not run.heads:
             return f"{run.where}: at base: nothing to roll back"
         if kind == "upgrade" and run.heads and set(run.heads) == set(script.get_heads()):
             return f"{run.where}: already at head: {after}"
-        destination = alembic_context.get_revision_argument()
+        destination = alembic_context.get_revision_argument() or "base"
         return f"{run.where}: already at {after}: nothing to do for {destination}"
     verb = {"upgrade": "upgraded", "downgrade": "rolled back", "stamp": "stamped"}[kind]
-    count = f"{run.done} step{'s' if run.done != 1 else ''}"
+    count = f"{max(run.done, 1)} step{'s' if run.done > 1 else ''}"
     return f"{run.where}: {verb} from {', '.join(run.start) or 'base'} to {after} ({count})"
 
 
@@ -213,10 +215,14 @@ def _kind(steps: list[Any], purge: bool) -> str:
     return "upgrade"
 
 
+def _purge() -> bool:
+    return bool(alembic_context.get_context().opts.get("purge"))
+
+
 def _guard(run: Run, script: ScriptDirectory, connection: Connection, kind: str) -> None:
     if not run.settings.production:
         return
-    plan = guard.plan(script, run.start, run.steps)
+    plan = guard.plan(script, run.start, run.steps, purge=kind == "stamp" and _purge())
     if not (plan.needs_confirmation or kind == "stamp"):
         return
     if run.confirmed is not None and run.confirmed.confirmation == plan.confirmation:
@@ -230,7 +236,7 @@ def _guard(run: Run, script: ScriptDirectory, connection: Connection, kind: str)
         guard.describe_plan(plan, where=run.where, sql=sql, shown_path=checksums.shown_path),
         flush=True,
     )
-    destination = alembic_context.get_revision_argument()
+    destination = alembic_context.get_revision_argument() or "base"
     retry = (
         f"make migration-stamp rev={destination}"
         if kind == "stamp"
@@ -247,16 +253,17 @@ def run_migrations() -> None:
     connection = context.connection
     if run is None or connection is None or not changes_database():
         alembic_context.run_migrations()
-        if context.opts.get("dont_mutate") and connection is not None:
-            # current, history -i: Alembic prints nothing for a database at base.
-            if not context.get_current_heads():
-                where = run.where if run is not None else "the database"
-                say(f"{where}: at base (no revision applied)")
+        # current, history -i: Alembic prints nothing for a database at base.
+        reading = bool(context.opts.get("dont_mutate")) and connection is not None
+        if reading and not context.get_current_heads():
+            where = run.where if run is not None else "the database"
+            say(f"{where}: at base (no revision applied)")
         return
     state = checksums.read_state(connection)
     run.start = run.heads = state.heads
     script = alembic_context.script
-    checksums.check_map(script, state, run.where)
+    if not context.opts.get("purge"):
+        checksums.check_heads_exist(script, state, run.where)
     purge = bool(context.opts.get("purge"))
     run.steps, run.done = _steps(context, run, state.heads), 0
     kind = _kind(run.steps, purge)

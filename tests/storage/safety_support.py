@@ -80,9 +80,9 @@ async def session(url: URL) -> AsyncIterator[asyncpg.Connection]:
 
 
 def cli(project: Project, *args: str) -> "subprocess.Popen[str]":
-    """`python -m app.storage ...` in the scratch copy, started and left running."""
+    """`python -m alembic ...` in the scratch copy, started and left running."""
     return subprocess.Popen(
-        [sys.executable, "-m", "app.storage", *args],
+        [sys.executable, "-m", "alembic", *args],
         cwd=project.root,
         env=project.environment(),
         stdout=subprocess.PIPE,

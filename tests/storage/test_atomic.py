@@ -33,9 +33,9 @@ def test_a_failing_revision_leaves_the_previous_one_and_says_why(project: Projec
     assert result.returncode != 0
     assert FORBIDDEN not in result.output
     assert len(result.errors()) == 1
-    block = result.stderr[result.stderr.index("error:") :]
+    block = result.stdout[result.stdout.index("FAILED:") :]
     assert block.startswith(
-        f"error: revision a70000000001 (add nicknames) failed and was rolled back; "
+        f"FAILED: revision a70000000001 (add nicknames) failed and was rolled back; "
         f"the database is still at {base}"
     )
     assert path.name in block
@@ -53,8 +53,8 @@ def test_a_python_error_in_a_revision_is_named_too(project: Project) -> None:
     result = project.make("migrate")
     assert result.returncode != 0 and FORBIDDEN not in result.output
     [error] = result.errors()
-    assert error.startswith("error: revision a70000000002")
-    assert "ValueError: backfill source missing" in result.stderr
+    assert error.startswith("FAILED: revision a70000000002")
+    assert "ValueError: backfill source missing" in result.output
     # The revision before it committed on its own (one transaction per revision).
     assert pg.version(project.database_url) == [base]
 

@@ -44,4 +44,4 @@ def test_env_py_compares_against_app_models_metadata() -> None:
     assert source is not None and source.origin is not None
     text = Path(source.origin).read_text()
     assert "from app.models import metadata" in text
-    assert "target_metadata = metadata" in text
+    assert "toolkit.context_options(target_metadata)" in text

@@ -7,7 +7,8 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy.engine import URL
 
-from migration_toolkit.revisions import PROJECT_ROOT, alembic_config
+from migration_toolkit.revisions import alembic_config
+from tests.support.project import PROJECT_ROOT
 from tests.conftest import run_alembic
 from tests.support.project import VERSIONS
 

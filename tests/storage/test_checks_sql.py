@@ -24,7 +24,7 @@ def test_the_whole_history_by_default_with_no_database(tmp_path: Path) -> None:
     assert bad.returncode != 0
     assert bad.errors() == [
         "error: Can't locate revision identified by 'nosuch'; "
-        "run `make migration-history` to list the revisions"
+        "`make migration-history` lists the revisions"
     ]
 
 

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from alembic import command
 from sqlalchemy.engine import URL
 
-from migration_toolkit.revisions import PROJECT_ROOT, alembic_config, code_heads
+from migration_toolkit.revisions import alembic_config, code_heads
+from tests.support.project import PROJECT_ROOT
 from tests.conftest import run_alembic
 from tests.support import pg
 
 
 def run_cli(url: URL, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.storage", *args],
+        [sys.executable, "-m", "alembic", *args],
         cwd=PROJECT_ROOT,
         env={"DATABASE_URL": url.render_as_string(hide_password=False), "PATH": "/usr/bin:/bin"},
         capture_output=True,
@@ -26,11 +27,11 @@ def run_cli(url: URL, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_online_upgrade_and_downgrade_through_settings(new_database: Callable[[], URL]) -> None:
     url = new_database()
-    upgraded = run_cli(url, "migrate")
+    upgraded = run_cli(url, "upgrade", "head")
     assert upgraded.returncode == 0, upgraded.stderr
     assert pg.version(url) == list(code_heads())
     assert {"author", "book"} <= pg.tables(url)
-    downgraded = run_cli(url, "rollback", "base")
+    downgraded = run_cli(url, "downgrade", "base")
     assert downgraded.returncode == 0, downgraded.stderr
     assert pg.version(url) == []
     assert not {"author", "book"} & pg.tables(url)

@@ -50,7 +50,7 @@ def test_rollback_shows_what_it_undoes_and_needs_the_revision_id(project: Projec
 
     shown = project.make("rollback")
     error = assert_refused(shown)
-    assert f"make rollback confirm={head}" in error
+    assert f"make rollback rev=-1 confirm={head}:base" in error
     # What it will undo: the revision id, its message, and the downgrade SQL (offline mode).
     assert f"undoes:\n  {head}  " in shown.stdout
     assert "SQL (offline mode, for review):" in shown.stdout
@@ -60,10 +60,13 @@ def test_rollback_shows_what_it_undoes_and_needs_the_revision_id(project: Projec
     assert pg.version(url) == [head] and pg.tables(url) == tables
 
     wrong = project.make("rollback", "confirm=8ef2faae17b7")
-    assert "does not match the revision being undone" in assert_refused(wrong)
+    assert "does not match this change" in assert_refused(wrong)
     assert pg.version(url) == [head] and pg.tables(url) == tables
 
-    confirmed = project.make("rollback", f"confirm={head}")
+    # A confirmation names both ends: the one for another change does not do.
+    other = project.make("rollback", f"confirm={head}:0000000000aa")
+    assert "does not match this change" in assert_refused(other)
+    confirmed = project.make("rollback", f"confirm={head}:base")
     assert confirmed.returncode == 0, confirmed.output
     assert pg.version(url) != [head]
 
@@ -72,7 +75,7 @@ def test_typing_yes_at_a_terminal_confirms(project: Project) -> None:
     url = project.database_url
     head = production(project)
     declined = at_a_terminal(project, "no", "rollback")
-    assert "Type yes to rollback" in declined.stderr
+    assert "Type yes to change" in declined.stderr
     assert "not confirmed" in assert_refused(declined)
     assert pg.version(url) == [head]
 
@@ -87,19 +90,19 @@ def test_stamp_and_rollback_to_a_revision_are_guarded_too(project: Project) -> N
     tables = pg.tables(url)
 
     to_base = project.make("rollback", "rev=base")
-    assert f"make rollback rev=base confirm={head}" in assert_refused(to_base)
+    assert f"make rollback rev=base confirm={head}:base" in assert_refused(to_base)
     assert "DROP TABLE author" in to_base.stdout
     stamp = project.make("migration-stamp", "rev=base")
-    assert f"make migration-stamp rev=base confirm={head}" in assert_refused(stamp)
+    assert f"make migration-stamp rev=base confirm={head}:base" in assert_refused(stamp)
     assert pg.version(url) == [head] and pg.tables(url) == tables
 
-    stamped = project.make("migration-stamp", "rev=base", f"confirm={head}")
+    stamped = project.make("migration-stamp", "rev=base", f"confirm={head}:base")
     assert stamped.returncode == 0, stamped.output
     # A stamp moves alembic_version only; the schema stays.
     assert pg.version(url) == [] and pg.tables(url) == tables
 
     upwards = project.make("migration-stamp", "rev=head")
-    assert "make migration-stamp rev=head confirm=base" in assert_refused(upwards)
+    assert f"make migration-stamp rev=head confirm=base:{head}" in assert_refused(upwards)
     assert f"records as applied, without running them:\n  {head}  " in upwards.stdout
     assert pg.version(url) == []
 
@@ -112,3 +115,21 @@ def test_in_development_rollback_stays_one_command(project: Project) -> None:
     assert result.returncode == 0, result.output
     assert "APP_ENV=production" not in result.output
     assert pg.version(url) != [head]
+
+
+def test_alembic_run_directly_is_guarded_like_make(project: Project) -> None:
+    """`uv run alembic downgrade -1` takes the same path through env.py as `make rollback`."""
+    url = project.database_url
+    head = production(project)
+    tables = pg.tables(url)
+    for args in (("downgrade", "-1"), ("stamp", "base"), ("downgrade", "base")):
+        refused = project.run("uv", "run", "--no-sync", "alembic", *args)
+        error = assert_refused(refused)
+        assert "needs confirmation" in error and f"-x confirm={head}:base" in error
+        assert pg.version(url) == [head] and pg.tables(url) == tables
+    confirmed = project.run(
+        "uv", "run", "--no-sync", "alembic", "-x", f"confirm={head}:base", "downgrade", "-1"
+    )
+    assert confirmed.returncode == 0, confirmed.output
+    assert pg.version(url) == []
+    assert f"rolled back from {head} to base" in confirmed.output

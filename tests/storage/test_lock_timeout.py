@@ -4,7 +4,7 @@ import asyncio
 import subprocess
 import time
 
-from app.settings import Settings
+from migration_toolkit.settings import RunSettings
 from tests.storage.safety_support import FORBIDDEN, head_of, session, write_revision
 from tests.support import pg
 from tests.support.project import Project
@@ -25,7 +25,7 @@ async def test_a_long_transaction_on_author_makes_migrate_fail_fast(project: Pro
         'op.drop_column("author", "nickname")',
         doc="add author nickname",
     )
-    lock_timeout = Settings().MIGRATION_LOCK_TIMEOUT
+    lock_timeout = RunSettings().MIGRATION_LOCK_TIMEOUT
     async with session(url) as holder, session(url) as app:
         transaction = holder.transaction()
         await transaction.start()
@@ -58,14 +58,14 @@ async def test_a_long_transaction_on_author_makes_migrate_fail_fast(project: Pro
     assert FORBIDDEN not in stdout + stderr
     assert "trying again in 1 s (try 2 of 3)" in stderr
     assert "trying again in 2 s (try 3 of 3)" in stderr
-    [error] = [line for line in stderr.splitlines() if line.startswith("error:")]
+    [error] = [line for line in stdout.splitlines() if line.startswith("FAILED:")]
     assert error.startswith(
-        f"error: revision b10c00000001 (add author nickname) could not lock table author "
+        f"FAILED: revision b10c00000001 (add author nickname) could not lock table author "
         f"within {lock_timeout:g} s (3 tries); the database is still at {base}"
     )
-    assert f"blocked by: pid {holder_pid} (idle in transaction" in stderr
-    assert HOLDER_QUERY in stderr
-    assert f"pg_terminate_backend({holder_pid})" in stderr
+    assert f"blocked by: pid {holder_pid} (idle in transaction" in stdout
+    assert HOLDER_QUERY in stdout
+    assert f"pg_terminate_backend({holder_pid})" in stdout
     assert pg.version(url) == [base]
     assert "nickname" not in pg.columns(url, "author")
 
@@ -100,7 +100,7 @@ async def test_the_revision_goes_through_once_the_lock_is_free(project: Project)
             # Not from the holder: its transaction sees one snapshot of pg_stat_activity.
             waiting = await probe.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND application_name = 'bookshelf-migrate'"
+                "AND wait_event_type = 'Lock' AND application_name = 'migration-toolkit'"
             )
             if waiting:
                 break

@@ -30,7 +30,7 @@ def test_sixteen_runs_at_once_apply_each_revision_exactly_once(project: Project)
         "10c0000000a1",
         "op.execute(\"INSERT INTO run_log (revision) VALUES ('10c0000000a2')\")",
     )
-    runs = [cli(project, "migrate") for _ in range(RUNS)]
+    runs = [cli(project, "upgrade", "head") for _ in range(RUNS)]
     outputs = []
     for run in runs:
         stdout, stderr = run.communicate(timeout=240)
@@ -43,12 +43,12 @@ def test_sixteen_runs_at_once_apply_each_revision_exactly_once(project: Project)
     assert [row["revision"] for row in logged] == ["10c0000000a1", "10c0000000a2"]
     assert pg.version(url) == ["10c0000000a2"]
     # One run did the work; the ones that queued said so, then found nothing to do.
-    applying = [output for _, output in outputs if "Running upgrade" in output]
+    applying = [output for _, output in outputs if "upgraded from" in output]
     assert len(applying) == 1
     waited = [output for _, output in outputs if "waiting for another migration run" in output]
     assert waited, "no run reported waiting for the lock"
-    assert all("Running upgrade" not in output for output in waited)
-    assert all(FORBIDDEN not in output and "error:" not in output for _, output in outputs)
+    assert all("upgraded from" not in output for output in waited)
+    assert all(FORBIDDEN not in output and "FAILED:" not in output for _, output in outputs)
 
 
 async def test_a_run_waits_a_bounded_time_then_names_the_holder(project: Project) -> None:

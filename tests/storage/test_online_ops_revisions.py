@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from migration_toolkit.revisions import PROJECT_ROOT
+from tests.support.project import PROJECT_ROOT
 from tests.storage.online_support import constraint_validated, not_null
 from tests.support import pg
 from tests.support.project import VERSIONS, Project, uv_binary

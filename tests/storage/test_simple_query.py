@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from sqlalchemy import DDL, String, column, table, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -30,6 +30,8 @@ async def engine(new_database: Callable[[], URL]) -> AsyncIterator[AsyncEngine]:
 async def test_ddl_and_marked_statements_go_as_simple_queries(engine: AsyncEngine) -> None:
     # Two commands in one string: a prepared statement refuses that, a simple query runs both.
     async with engine.begin() as connection:
+        # The first statement begins the transaction the usual way; the rest join it.
+        await connection.execute(text("SELECT 1"))
         await connection.execute(ddl("CREATE TABLE a (id int); CREATE TABLE b (id int)"))
         marked = text("CREATE TABLE c (id int); CREATE TABLE d (id int)")
         await connection.execute(marked.execution_options(**{simple_query.SIMPLE: True}))
@@ -43,7 +45,17 @@ async def test_ddl_and_marked_statements_go_as_simple_queries(engine: AsyncEngin
 async def test_unmarked_text_is_still_prepared(engine: AsyncEngine) -> None:
     with pytest.raises(ProgrammingError, match="cannot insert multiple commands"):
         async with engine.begin() as connection:
+            await connection.execute(text("SELECT 1"))
             await connection.execute(text("CREATE TABLE e (id int); CREATE TABLE f (id int)"))
+
+
+async def test_the_first_statement_of_a_transaction_begins_it_the_usual_way(
+    engine: AsyncEngine,
+) -> None:
+    """Outside a transaction the fast path is not taken: the statement would run alone."""
+    with pytest.raises(ProgrammingError, match="cannot insert multiple commands"):
+        async with engine.begin() as connection:
+            await connection.execute(ddl("CREATE TABLE g (id int); CREATE TABLE h (id int)"))
 
 
 async def test_dml_without_returning_reports_its_rowcount(engine: AsyncEngine) -> None:
@@ -58,7 +70,7 @@ async def test_dml_without_returning_reports_its_rowcount(engine: AsyncEngine) -
 
 
 async def test_an_error_is_translated_and_the_transaction_rolls_back(engine: AsyncEngine) -> None:
-    with pytest.raises(ProgrammingError, match='relation "missing" does not exist'):
+    with pytest.raises(DBAPIError, match='relation "missing" does not exist'):
         async with engine.begin() as connection:
             await connection.execute(ddl("CREATE TABLE kept (id int)"))
             await connection.execute(ddl("ALTER TABLE missing ADD COLUMN x int"))

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from migration_toolkit.revisions import PROJECT_ROOT
 
 _SKIP = {
     ".git",
@@ -24,6 +23,7 @@ _SKIP = {
     ".env",
     "results",
 }
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = Path("app/storage/migrations/versions")
 
 
@@ -57,7 +57,10 @@ class Result:
         return self.stdout + self.stderr
 
     def errors(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.startswith("error:")]
+        """The error lines: ours (`error: ...` on stderr) and Alembic's (`FAILED: ...`)."""
+        lines = [line for line in self.stderr.splitlines() if line.startswith("error:")]
+        lines += [line for line in self.stdout.splitlines() if line.startswith("FAILED:")]
+        return lines
 
 
 @dataclass

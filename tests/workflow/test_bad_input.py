@@ -4,6 +4,7 @@ Each gives one `error:` line (what is wrong, what to type), a non-zero exit, no 
 no password, and leaves the database as it was.
 """
 
+import json
 import secrets
 import subprocess
 import time
@@ -90,7 +91,7 @@ def test_rollback_at_base(scratch: Project, new_database: Callable[[], URL]) -> 
     empty = new_database()
     project = Project(root=scratch.root, database_url=empty)
     error = assert_refused(project.make("rollback"), empty.password or "")
-    assert error.startswith("error: nothing to roll back:") and "is at base" in error
+    assert error.startswith("FAILED: at base: nothing to roll back on")
     assert snapshot(empty) == ([], set())
 
 
@@ -104,12 +105,36 @@ def test_unreachable_remote_host(scratch: Project) -> None:
     assert "192.0.2.1:5432" in error and "make start" not in error
 
 
-def test_unreachable_local_host_suggests_make_start(scratch: Project) -> None:
+def test_a_stopped_server_of_someone_else_is_reported_never_replaced(scratch: Project) -> None:
+    """A Postgres answered at host:port before (not the project's): now it is down."""
     port = pg.free_port()
+    memory = scratch.root / ".local" / "servers.json"
+    memory.parent.mkdir(exist_ok=True)
+    memory.write_text(json.dumps({f"127.0.0.1:{port}": "other"}))
     url = f"postgresql://app:s3cret-local@127.0.0.1:{port}/app"
-    result = with_env(scratch, DATABASE_URL=url).make("migration-current")
-    error = assert_refused(result, "s3cret-local")
-    assert f"127.0.0.1:{port}" in error and "make start" in error
+    try:
+        for target in ("migration-current", "migrate", "rollback"):
+            result = with_env(scratch, DATABASE_URL=url).make(target)
+            error = assert_refused(result, "s3cret-local")
+            assert f"nothing answers at 127.0.0.1:{port}" in error and "start your server" in error
+        assert not (scratch.root / ".local" / "postgres" / f"data-{port}").exists()
+    finally:
+        memory.unlink()
+
+
+@pytest.mark.parametrize("port", ["0", "99999"])
+def test_a_port_outside_the_range_is_refused(scratch: Project, port: str) -> None:
+    url = f"postgresql://app:s3cret-port@127.0.0.1:{port}/app"
+    result = with_env(scratch, DATABASE_URL=url).make("migrate")
+    error = assert_refused(result, "s3cret-port")
+    assert "outside 1-65535" in error
+    assert not (scratch.root / ".local" / "postgres" / f"data-{port}").exists()
+
+
+def test_a_url_without_a_host_is_refused(scratch: Project) -> None:
+    result = with_env(scratch, DATABASE_URL="postgresql://app:s3cret-host@/app").make("migrate")
+    error = assert_refused(result, "s3cret-host")
+    assert "names no host" in error
 
 
 def test_wrong_password(password_server: pg.Server, tmp_path: Path) -> None:
@@ -125,14 +150,19 @@ def test_wrong_password(password_server: pg.Server, tmp_path: Path) -> None:
         pg.drop_database(password_server, database)
 
 
-def test_missing_local_database_is_created(scratch: Project, pg_server: pg.Server) -> None:
-    missing = pg_server.database_url("created_" + secrets.token_hex(4))
-    try:
-        result = Project(root=scratch.root, database_url=missing).make("migrate")
-        assert result.returncode == 0, result.output
-        assert pg.version(missing) == [head_of(scratch)]
-    finally:
-        pg.drop_database(pg_server, missing)
+def test_a_missing_database_on_a_server_not_the_projects_is_an_error(
+    scratch: Project, pg_server: pg.Server
+) -> None:
+    """Only the project's own cluster gets databases created; this server is the test's."""
+    name = "created_" + secrets.token_hex(4)
+    missing = pg_server.database_url(name)
+    result = Project(root=scratch.root, database_url=missing).make("migrate")
+    error = assert_refused(result, missing.password or "")
+    assert f"database '{name}' does not exist" in error
+    exists = pg.fetch(
+        pg_server.url, "SELECT count(*) AS n FROM pg_database WHERE datname = $1", name
+    )
+    assert exists[0]["n"] == 0
 
 
 def test_missing_remote_database_is_an_error(scratch: Project, pg_server: pg.Server) -> None:

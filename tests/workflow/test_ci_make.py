@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from migration_toolkit.checks import ci
-from migration_toolkit.revisions import PROJECT_ROOT
+from tests.support.project import PROJECT_ROOT
 from tests.support import pg
 
 PYTHON = sys.executable

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from migration_toolkit.revisions import PROJECT_ROOT
+from tests.support.project import PROJECT_ROOT
 from tests.support import pg
 from tests.support.project import Project, copy_project
 

@@ -82,15 +82,28 @@ def test_a_file_that_fails_ruff_is_reported(project: Project) -> None:
         result, written = generate(project, "msg=lint failure")
     finally:
         template.write_text(original)
-    assert_one_error(result, "fails `ruff check`")
-    assert "F821" in result.output
-    assert len(written) == 1  # kept for the reader to see what went wrong
+    assert_one_error(result, "fails `ruff check`", "nothing was written")
+    assert "F821" in result.output  # the findings are shown
+    assert written == []  # a failed generation leaves nothing behind
 
 
-def test_a_broken_model_module_stops_migrate_too(project: Project) -> None:
+def test_a_broken_model_module_blocks_neither_rollback_nor_current(project: Project) -> None:
+    """During an incident, a model module that fails to import must not stand in the way."""
     project.write("app/models/broken.py", "raise RuntimeError('oops')\n")
     try:
-        result = project.make("migrate")
+        rolled_back = project.make("rollback")
+        current = project.make("migration-current")
+        history = project.make("migration-history")
+        migrated = project.make("migrate")
+        generated, written = generate(project, "msg=blocked")
+        checked = project.make("migration-check")
     finally:
         (project.root / "app/models/broken.py").unlink()
-    assert_one_error(result, "app.models.broken")
+    for result in (rolled_back, current, history, migrated):
+        assert result.returncode == 0, result.output
+        assert "Traceback" not in result.output
+    assert "rolled back from" in rolled_back.output
+    assert "upgraded from" in migrated.output
+    assert_one_error(generated, "app.models.broken", "RuntimeError")
+    assert written == []
+    assert_one_error(checked, "app.models.broken", "RuntimeError")

@@ -36,7 +36,8 @@ def test_migrate_starts_its_own_postgres_and_stop_stops_it(local_project: Projec
     try:
         result = local_project.make("migrate")
         assert result.returncode == 0, result.output
-        assert f"starting the local Postgres on 127.0.0.1:{port}" in result.stderr
+        assert f"created a local Postgres cluster in .local/postgres/data-{port}" in result.stderr
+        assert f"started the project's local Postgres on 127.0.0.1:{port}" in result.stderr
         assert "created database 'shelf'" in result.stderr
         assert "local-pw" not in result.output
         url = URL.create(
@@ -52,10 +53,32 @@ def test_migrate_starts_its_own_postgres_and_stop_stops_it(local_project: Projec
 
         again = local_project.make("start")
         assert again.returncode == 0 and "already answers" in again.stderr
+
+        # Stopped: every database command starts the project's own again, nothing else.
+        for target, said in (
+            ("migration-current", "8ef2faae17b8 (head)"),
+            ("migration-history", "8ef2faae17b8 (head)"),
+            ("rollback", "rolled back from 8ef2faae17b8 to base"),
+        ):
+            stop = local_project.make("stop")
+            assert f"stopped the local Postgres on port {port}" in stop.stderr
+            assert not server_answers("127.0.0.1", port)
+            done = local_project.make(target)
+            assert done.returncode == 0, done.output
+            assert f"started the project's local Postgres on 127.0.0.1:{port}" in done.stderr
+            assert "created a local Postgres cluster" not in done.stderr
+            assert said in done.output
+
+        # Outside development nothing is ever started.
+        assert local_project.make("stop").returncode == 0
+        local_project.env["APP_ENV"] = "production"
+        refused = local_project.make("migrate")
+        assert refused.returncode != 0 and "cannot reach Postgres" in refused.errors()[0]
+        assert not server_answers("127.0.0.1", port)
+        local_project.env["APP_ENV"] = "development"
     finally:
         stopped = local_project.make("stop")
     assert stopped.returncode == 0, stopped.output
-    assert f"stopped the local Postgres on port {port}" in stopped.stderr
     assert not server_answers("127.0.0.1", port)
 
 
@@ -75,7 +98,7 @@ def test_remote_host_is_never_started(local_project: Project) -> None:
 
 
 def test_docker_compose_file_describes_a_healthy_postgres() -> None:
-    from migration_toolkit.revisions import PROJECT_ROOT
+    from tests.support.project import PROJECT_ROOT
 
     compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
     service = compose["services"]["postgres"]
@@ -83,7 +106,7 @@ def test_docker_compose_file_describes_a_healthy_postgres() -> None:
     assert "pg_isready" in " ".join(service["healthcheck"]["test"])
     volume = service["volumes"][0].split(":")[0]
     assert volume in compose["volumes"]
-    assert any("${DB_PORT:-5432}:5432" in port for port in service["ports"])
+    assert any("${DB_PORT:-54320}:5432" in port for port in service["ports"])
 
 
 def test_docker_is_detected_by_asking_the_engine() -> None:

@@ -18,7 +18,7 @@ def generate(project: Project, message: str) -> str:
     result = project.make("migration", f"msg={message}")
     assert result.returncode == 0, result.output
     [created] = project.new_versions(before)
-    assert re.match(r"^\d{4}_\d{2}_\d{2}_\d{4}-[a-z0-9_]+-[0-9a-f]{12}\.py$", created.name)
+    assert re.match(r"^\d{4}_\d{2}_\d{2}_\d{6}-[a-z0-9_]+-[0-9a-f]{12}\.py$", created.name)
     compile(created.read_text(), str(created), "exec")
     return created.read_text()
 

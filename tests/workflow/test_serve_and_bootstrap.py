@@ -72,4 +72,4 @@ def test_makefile_installs_uv_when_missing(tmp_path: Path, project: Project) -> 
     uv = project.root / ".tools/bin/uv"
     version = subprocess.run([str(uv), "--version"], capture_output=True, text=True, check=False)
     assert version.stdout.startswith("uv "), version.stdout + version.stderr
-    assert "Running upgrade  -> 8ef2faae17b8" in result.stderr
+    assert "upgraded from base to 8ef2faae17b8" in result.stderr
