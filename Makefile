@@ -22,6 +22,8 @@ TOOLKIT := $(RUN) python -m migration_toolkit
 # Our options travel as Alembic's own -x arguments; verbose=1 brings back Alembic's INFO lines.
 quote = '$(subst ','\'',$(1))'
 X := $(if $(verbose),-x verbose=$(call quote,$(verbose)))
+# Alembic's progress lines ("Generating ...", "Running post write hook ...") unless verbose=1.
+QUIET := $(if $(verbose),,-q)
 export UV
 # Recipes and the tests they start may call `uv` by name: put ours first on PATH.
 export PATH := $(dir $(UV)):$(PATH)
@@ -55,13 +57,13 @@ migrate: $(STAMP) ## Apply migrations up to head (or rev=<id|+N>); starts the pr
 migration: ## Generate a revision from the models: make migration msg="add author email" [rename="author.name:full_name"]
 	@test -n "$${msg:-}" || { echo 'error: missing msg: make migration msg="describe the change"' >&2; exit 2; }
 	@$(MAKE) -s $(STAMP)
-	@$(ALEMBIC) $(X) $${rename:+-x "rename=$$rename"} revision --autogenerate --message="$$msg"
+	@$(ALEMBIC) $(QUIET) $(X) $${rename:+-x "rename=$$rename"} revision --autogenerate --message="$$msg"
 
 .PHONY: migration-empty
 migration-empty: ## Write an empty revision to fill in by hand: make migration-empty msg="..."
 	@test -n "$${msg:-}" || { echo 'error: missing msg: make migration-empty msg="describe the change"' >&2; exit 2; }
 	@$(MAKE) -s $(STAMP)
-	@$(ALEMBIC) $(X) revision --message="$$msg"
+	@$(ALEMBIC) $(QUIET) $(X) revision --message="$$msg"
 
 .PHONY: rollback
 rollback: $(STAMP) ## Undo the last revision (or down to rev=<id|-N|base>); production: confirm=<from>:<to>
@@ -87,7 +89,7 @@ migration-stamp: ## Mark the database as at rev without running anything: make m
 
 .PHONY: migration-merge
 migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
-	@$(ALEMBIC) $(X) merge --message="$${msg:-merge heads}" heads
+	@$(ALEMBIC) $(QUIET) $(X) merge --message="$${msg:-merge heads}" heads
 
 .PHONY: alembic
 alembic: $(STAMP) ## Any Alembic command, through the same env.py: make alembic args="history --verbose"

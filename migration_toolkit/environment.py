@@ -50,8 +50,18 @@ def configure_logging() -> None:
     verbose = run_options(alembic_context).verbose
     level = logging.INFO if verbose else logging.WARNING
     logging.getLogger("alembic").setLevel(level)
-    # Alembic logs a CommandError before printing it as `FAILED: ...`: say it once.
-    logging.getLogger("alembic.util.messaging").setLevel(logging.CRITICAL)
+    messages = logging.getLogger("alembic.util.messaging")
+    if alembic_context.config.messaging_opts.get("quiet"):
+        # `alembic -q` (make's generating targets) silences Alembic's progress lines and its
+        # `FAILED:` line too; the error is still logged here, so print it from the log.
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("FAILED: %(message)s"))
+        messages.addHandler(handler)
+        messages.setLevel(logging.ERROR)
+        messages.propagate = False
+    else:
+        # Alembic logs a CommandError before printing it as `FAILED: ...`: say it once.
+        messages.setLevel(logging.CRITICAL)
 
 
 def is_autogenerate(context: MigrationContext) -> bool:

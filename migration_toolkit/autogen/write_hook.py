@@ -1,10 +1,10 @@
-"""The last post-write hook: a revision file stays only if it compiles and passes ruff.
+"""The post-write hook: a revision file stays only if it compiles and passes ruff.
 
-Alembic writes the file, runs the hooks listed in alembic.ini (ruff format, ruff --fix), then
-this one, registered as `type = migration_toolkit`. A file that does not compile or still has
-ruff findings is deleted and the command fails in one line: a failed generation leaves
-nothing behind. A good file is announced with the review warnings of autogenerate and the
-lint findings of its SQL.
+Alembic writes the file, then runs this hook (alembic.ini: `type = migration_toolkit`). It
+formats the file and applies ruff's fixes, then checks it: a file that does not compile or
+still has ruff findings is deleted and the command fails in one line, so a failed generation
+leaves nothing behind. A good file is announced with the review warnings of autogenerate and
+the lint findings of its SQL.
 """
 
 import subprocess
@@ -26,7 +26,9 @@ def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def problem(path: Path) -> str | None:
-    """Why the file cannot stay, or None."""
+    """Why the file cannot stay, or None (after formatting it and applying ruff's fixes)."""
+    _ruff("format", "--quiet", str(path))
+    _ruff("check", "--fix", "--quiet", str(path))
     source = path.read_text()
     try:
         compile(source, str(path), "exec")

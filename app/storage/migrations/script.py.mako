@@ -7,7 +7,14 @@ Create Date: ${create_date}
 
 from collections.abc import Sequence
 
-% if upgrades:
+<%
+    # Anything besides Alembic's comments and `pass`: autogenerate found changes.
+    def has_code(body):
+        lines = [line.strip() for line in (body or "").splitlines()]
+        return any(line and not line.startswith("#") and line != "pass" for line in lines)
+    written = has_code(upgrades) or has_code(downgrades)
+%>
+% if written:
 import sqlalchemy as sa
 import sqlmodel
 import sqlmodel.sql.sqltypes
@@ -26,8 +33,8 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
 def upgrade() -> None:
-    ${upgrades if upgrades else "pass"}
+    ${upgrades if written else "pass"}
 
 
 def downgrade() -> None:
-    ${downgrades if downgrades else "pass"}
+    ${downgrades if written else "pass"}
