@@ -8,9 +8,8 @@ from alembic import command
 from sqlalchemy.engine import URL
 
 from migration_toolkit.revisions import alembic_config
-from tests.support.project import PROJECT_ROOT
 from tests.conftest import run_alembic
-from tests.support.project import VERSIONS
+from tests.support.project import PROJECT_ROOT, VERSIONS
 
 
 async def test_no_change_writes_no_file_from_python(

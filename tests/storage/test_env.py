@@ -8,9 +8,9 @@ from alembic import command
 from sqlalchemy.engine import URL
 
 from migration_toolkit.revisions import alembic_config, code_heads
-from tests.support.project import PROJECT_ROOT
 from tests.conftest import run_alembic
 from tests.support import pg
+from tests.support.project import PROJECT_ROOT
 
 
 def run_cli(url: URL, *args: str) -> subprocess.CompletedProcess[str]:

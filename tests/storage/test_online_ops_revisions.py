@@ -3,10 +3,9 @@
 import shutil
 from pathlib import Path
 
-from tests.support.project import PROJECT_ROOT
 from tests.storage.online_support import constraint_validated, not_null
 from tests.support import pg
-from tests.support.project import VERSIONS, Project, uv_binary
+from tests.support.project import PROJECT_ROOT, VERSIONS, Project, uv_binary
 
 EXAMPLES = PROJECT_ROOT / "docs" / "examples" / "three_phase"
 AUTHORS = 12_000

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-
 _SKIP = {
     ".git",
     ".venv",

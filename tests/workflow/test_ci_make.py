@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from migration_toolkit.checks import ci
-from tests.support.project import PROJECT_ROOT
 from tests.support import pg
+from tests.support.project import PROJECT_ROOT
 
 PYTHON = sys.executable
 # A step that proves it got a working TEST_DATABASE_URL: it connects and prints the major.

@@ -10,9 +10,8 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from tests.support.project import PROJECT_ROOT
 from tests.support import pg
-from tests.support.project import Project, copy_project
+from tests.support.project import PROJECT_ROOT, Project, copy_project
 
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "ci.yml"
 

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.support.project import PROJECT_ROOT
-from tests.support.project import Project, copy_project
+from tests.support.project import PROJECT_ROOT, Project, copy_project
 from tests.workflow.docs_runner import Section, env_assignment, parse
 
 DOCUMENTS = [PROJECT_ROOT / "docs" / "migrations.md"]
