@@ -5,6 +5,8 @@
     python -m migration_toolkit sql [A:B]            the offline SQL of a range, for review
     python -m migration_toolkit roundtrip            up, down, up again: the schema must match
     python -m migration_toolkit start | stop         the project's own local Postgres
+    python -m migration_toolkit plan [--threshold S] [--out FILE]       locks and durations
+    python -m migration_toolkit rehearse [--max-rows N] [--out FILE]    the same, measured on a copy
 
 Alembic's commands (upgrade, downgrade, revision, ...) run as `alembic ...`: env.py gives them
 the same safety. A user's mistake ends with one `error:` line and a non-zero exit.
@@ -13,10 +15,14 @@ the same safety. A user's mistake ends with one `error:` line and a non-zero exi
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from migration_toolkit.config import current_project
 from migration_toolkit.environment import explain
 from migration_toolkit.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from migration_toolkit.plan.command import Options
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -52,6 +58,48 @@ def cmd_roundtrip(args: argparse.Namespace) -> None:
     from migration_toolkit.checks import roundtrip
 
     roundtrip.check()
+
+
+def cmd_plan(args: argparse.Namespace) -> None:
+    from migration_toolkit.plan import command
+
+    command.run(_options(args, fresh_probe=args.probe))
+
+
+def cmd_rehearse(args: argparse.Namespace) -> None:
+    from migration_toolkit.plan import rehearse
+
+    max_rows = None
+    if args.max_rows is not None:
+        try:
+            max_rows = int(args.max_rows)
+        except ValueError:
+            max_rows = 0
+        if max_rows < 1:
+            raise UsageError(f"max-rows={args.max_rows} must be a whole number of rows >= 1")
+    rehearse.run(_options(args), max_rows=max_rows)
+
+
+def _options(args: argparse.Namespace, fresh_probe: bool = False) -> "Options":
+    from pathlib import Path
+
+    from migration_toolkit.plan.command import Options
+
+    values: dict[str, float] = {}
+    for name in ("threshold", "traffic"):
+        raw = getattr(args, name)
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            raise UsageError(f"{name}={raw} is not a number of seconds, e.g. {name}=1") from None
+    out = Path(args.out) if args.out else None
+    return Options(values["threshold"], out, values["traffic"], fresh_probe)
+
+
+def _plan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threshold", default="1", help="seconds of blocked writes that fail")
+    parser.add_argument("--out", default=None, help="also write the report as Markdown here")
+    parser.add_argument("--traffic", default="2", help="seconds to sample traffic (0: skip)")
 
 
 def cmd_start(args: argparse.Namespace) -> None:
@@ -107,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_start
     )
     sub.add_parser("stop", help="stop the Postgres `start` started").set_defaults(func=cmd_stop)
+    plan = sub.add_parser("plan", help="locks, work and durations of the pending revisions")
+    _plan_options(plan)
+    plan.add_argument(
+        "--probe", action="store_true", help="probe this server even if a rehearsal gave rates"
+    )
+    plan.set_defaults(func=cmd_plan)
+    rehearse = sub.add_parser("rehearse", help="run the pending revisions on a copy, measured")
+    _plan_options(rehearse)
+    rehearse.add_argument("--max-rows", default=None, help="copy at most N rows per table")
+    rehearse.set_defaults(func=cmd_rehearse)
     alembic = sub.add_parser("alembic", help="any Alembic command, its words in one argument")
     alembic.add_argument("words")
     alembic.set_defaults(func=cmd_alembic)
