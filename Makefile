@@ -91,6 +91,14 @@ migration-stamp: ## Mark the database as at rev without running anything: make m
 migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
 	@$(ALEMBIC) $(QUIET) $(X) merge --message="$${msg:-merge heads}" heads
 
+.PHONY: migration-plan
+migration-plan: $(STAMP) ## Locks, work and durations of the pending revisions, read-only (threshold=1 out=plan.md traffic=2)
+	@$(TOOLKIT) plan $(if $(threshold),--threshold $(call quote,$(threshold))) $(if $(out),--out $(call quote,$(out))) $(if $(traffic),--traffic $(call quote,$(traffic)))
+
+.PHONY: migration-rehearse
+migration-rehearse: $(STAMP) ## Run the pending revisions on a copy of the database, measured, down and up again (max-rows=N out=...)
+	@$(TOOLKIT) rehearse $(if $(threshold),--threshold $(call quote,$(threshold))) $(if $(out),--out $(call quote,$(out))) $(if $(traffic),--traffic $(call quote,$(traffic))) $(if $(max-rows),--max-rows $(call quote,$(max-rows)))
+
 .PHONY: alembic
 alembic: $(STAMP) ## Any Alembic command, through the same env.py: make alembic args="history --verbose"
 	@test -n "$${args:-}" || { echo 'error: missing args: make alembic args="history --verbose"' >&2; exit 2; }
@@ -137,8 +145,8 @@ test: $(STAMP) ## Run the test suite against a throwaway Postgres (jobs=N worker
 	$(RUN) pytest -n $${jobs:-2} $${args:-}
 
 .PHONY: bench
-bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed (reports in bench/results/)
-	@case "$${which:-all}" in all|load|speed) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed" >&2; exit 2;; esac
+bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed, plan vs rehearsal (reports in bench/results/)
+	@case "$${which:-all}" in all|load|speed|plan) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed|plan" >&2; exit 2;; esac
 	$(RUN) python -m bench $${which:-all}
 
 .PHONY: lint

@@ -87,12 +87,17 @@ def refuse(plan: report.Plan, what: str = "plan") -> None:
     )
 
 
-def run(options: Options) -> None:
+def plan_for(options: Options, url: URL | None = None) -> report.Plan:
+    """The plan of the pending revisions of the configured database (or url); reads only."""
     check_options(options)
     project = current_project()
-    url = project.url()
+    url = url or project.url()
     catalog, rates = asyncio.run(read_catalog(url, project, options.traffic, options.fresh_probe))
-    plan = make_plan(url, catalog, rates, options.threshold)
+    return make_plan(url, catalog, rates, options.threshold)
+
+
+def run(options: Options) -> None:
+    plan = plan_for(options)
     print(report.terminal(plan), flush=True)
     if options.out is not None:
         options.out.write_text(report.markdown(plan))

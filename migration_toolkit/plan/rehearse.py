@@ -204,10 +204,10 @@ async def _rehearse(url: URL, pending: list[str]) -> Outcome:
 
 
 async def _main(
-    options: Options, max_rows: int | None, say: Say
+    options: Options, max_rows: int | None, say: Say, url: URL | None
 ) -> tuple[report.Plan, Outcome, str]:
     project = current_project()
-    source = project.url()
+    source = url or project.url()
     # The source: its traffic only (a plan of the copy has the sizes, the copy's rates).
     source_catalog, _ = await read_catalog(source, project, options.traffic, fresh_probe=False)
     async with copy_of(source, say, max_rows) as copy:
@@ -224,13 +224,29 @@ async def _main(
     return plan, outcome, probe.server_key(source.host, source.port, copy_catalog.server_version)
 
 
-def run(options: Options, max_rows: int | None = None, say: Say = _say) -> None:
+@dataclass
+class Rehearsal:
+    plan: report.Plan
+    measured: list[report.Measured | None]
+    outcome: Outcome
+
+
+def rehearse(
+    options: Options, max_rows: int | None = None, say: Say = _say, url: URL | None = None
+) -> Rehearsal:
+    """Rehearse the pending revisions on a copy; the measured rates are kept for the next plan."""
     check_options(options)
-    plan, outcome, key = asyncio.run(_main(options, max_rows, say))
+    plan, outcome, key = asyncio.run(_main(options, max_rows, say, url))
     measured = attribute.measure(plan, outcome.recordings)
     if plan.estimates:
         rates = attribute.rates(plan, measured)
         probe.store(current_project().local_dir, key, rates)
+    return Rehearsal(plan, measured, outcome)
+
+
+def run(options: Options, max_rows: int | None = None, say: Say = _say) -> None:
+    found = rehearse(options, max_rows, say)
+    plan, measured, outcome = found.plan, found.measured, found.outcome
     print(report.terminal(plan, measured, outcome.results), flush=True)
     for revision, tables in outcome.rewritten.items():
         if tables:
