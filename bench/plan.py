@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 from bench.common import VERSIONS, Project, copy_project, pg, server, table, write_report
-from tests.support.dump import dump_fingerprint
 from migration_toolkit.plan import command, rehearse
 from migration_toolkit.plan.copy import client, libpq_env
 from migration_toolkit.plan.estimate import duration
 from migration_toolkit.plan.report import Measured, RevisionResult
+from tests.support.dump import dump_fingerprint
 
 BOOKS = int(os.environ.get("BENCH_BOOKS", "1000000"))
 FIRST = "8ef2faae17b8"

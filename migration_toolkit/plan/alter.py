@@ -265,7 +265,8 @@ def _rebuilt_foreign_keys(
 def _set_not_null(classifier: "Classifier", table: Table, cmd: Any, analysis: Analysis) -> None:
     classifier.lock(analysis, table, ACCESS_EXCLUSIVE)
     column = cmd.name
-    if column in table.proven_not_null or not table.has_rows:
+    already = column in table.columns and table.columns[column].not_null
+    if already or column in table.proven_not_null or not table.has_rows:
         classifier.work(analysis, WorkKind.CATALOG, table)
         if column in table.proven_not_null:
             analysis.notes.append(f"a valid CHECK ({column} IS NOT NULL) spares the scan")

@@ -136,8 +136,9 @@ class Catalog:
 
 
 _TABLES = """
-SELECT c.oid, n.nspname, c.relname, c.oid::regclass::text AS display, c.relkind, c.reltuples,
-       c.relpages, pg_relation_size(c.oid) AS heap, pg_total_relation_size(c.oid) AS total
+SELECT c.oid, n.nspname, c.relname, c.oid::regclass::text AS display,
+       c.relkind::text AS relkind, c.reltuples, pg_relation_size(c.oid) AS heap,
+       pg_total_relation_size(c.oid) AS total
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm', 'v') AND n.nspname <> 'information_schema'
   AND n.nspname NOT LIKE 'pg\\_%'
@@ -158,7 +159,8 @@ WHERE i.indrelid = ANY($1::oid[])
 GROUP BY n.nspname, ic.relname, i.indrelid
 """
 _CONSTRAINTS = """
-SELECT c.conrelid, c.conname, c.contype, pg_get_constraintdef(c.oid) AS definition,
+SELECT c.conrelid, c.conname, c.contype::text AS contype,
+       pg_get_constraintdef(c.oid) AS definition,
        c.convalidated,
        CASE WHEN c.confrelid <> 0 THEN c.confrelid::regclass::text END AS referenced,
        ARRAY(SELECT attname FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
@@ -169,7 +171,8 @@ SELECT c.conrelid, c.conname, c.contype, pg_get_constraintdef(c.oid) AS definiti
 FROM pg_constraint c WHERE c.conrelid = ANY($1::oid[])
 """
 _TYPES = """
-SELECT t.oid, n.nspname, t.typname, t.typcategory FROM pg_type t
+SELECT t.oid, n.nspname, t.typname, t.typcategory::text AS typcategory
+FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype IN ('b', 'd', 'e', 'r', 'm')
 """
 _TRAFFIC = """

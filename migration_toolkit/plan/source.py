@@ -47,7 +47,7 @@ def pending(script: ScriptDirectory, applied: Sequence[str]) -> list[str]:
     return [revision for revision in ordered if revision not in done]
 
 
-class _Groups:
+class Groups:
     """Transaction groups: one per BEGIN ... COMMIT, one per statement outside of them."""
 
     def __init__(self) -> None:
@@ -68,7 +68,7 @@ class _Groups:
         return False, self.next
 
 
-def statements(revision: str, sql: str, groups: _Groups) -> list[Statement]:
+def statements(revision: str, sql: str, groups: Groups) -> list[Statement]:
     try:
         parsed = parse_sql(sql)
     except ParseError as exc:
@@ -108,7 +108,7 @@ def pending_revisions(applied: Sequence[str]) -> list[Revision]:
             "a revision that reads the database in upgrade() must check "
             "`op.get_context().as_sql` first"
         ) from None
-    groups = _Groups()
+    groups = Groups()
     revisions = []
     for revision in todo:
         found = script.get_revision(revision)
