@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from migration_toolkit.errors import UserFacingError
+
 # A row count for a table Postgres never analyzed: its size over this many bytes per row.
 GUESSED_ROW_BYTES = 100
 
@@ -186,7 +188,14 @@ async def _versions(connection: asyncpg.Connection, version_table: str) -> tuple
     present = await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", version_table)
     if not present:
         return ()
-    rows = await connection.fetch(f"SELECT version_num FROM {version_table}")
+    user = await connection.fetchval("SELECT current_user")
+    try:
+        rows = await connection.fetch(f"SELECT version_num FROM {version_table}")
+    except asyncpg.InsufficientPrivilegeError:
+        raise UserFacingError(
+            f"user {user!r} may not read {version_table}: the plan needs only that and the "
+            f"catalogs (GRANT SELECT ON {version_table} TO {user})"
+        ) from None
     return tuple(sorted(row["version_num"] for row in rows))
 
 
