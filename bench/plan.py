@@ -18,7 +18,7 @@ from bench.common import VERSIONS, Project, copy_project, pg, server, table, wri
 from migration_toolkit.plan import command, rehearse
 from migration_toolkit.plan.copy import client, libpq_env
 from migration_toolkit.plan.estimate import duration
-from migration_toolkit.plan.report import Measured, RevisionResult
+from migration_toolkit.plan.report import Measured, Plan, RevisionResult
 from tests.support.dump import dump_fingerprint
 
 BOOKS = int(os.environ.get("BENCH_BOOKS", "1000000"))
@@ -95,7 +95,7 @@ CASES = [
 @dataclass
 class Outcome:
     case: Case
-    plan: command.report.Plan
+    plan: Plan
     measured: list[Measured | None]
     results: list[RevisionResult]
     plan_seconds: float

@@ -102,9 +102,7 @@ def test_bad_options_are_one_line(project: Project, args: str, message: str) -> 
     assert "Traceback" not in result.output
 
 
-def test_nothing_pending_is_said_plainly(
-    tmp_path: Path, new_database: Callable[[], URL]
-) -> None:
+def test_nothing_pending_is_said_plainly(tmp_path: Path, new_database: Callable[[], URL]) -> None:
     project = Project(root=copy_project(tmp_path / "project"), database_url=new_database())
     assert project.make("migrate").returncode == 0
     result = project.make("migration-plan", "traffic=0")
