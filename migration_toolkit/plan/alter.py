@@ -22,7 +22,7 @@ from migration_toolkit.plan.locks import (
 from migration_toolkit.plan.model import Analysis, Work, WorkKind
 
 if TYPE_CHECKING:
-    from migration_toolkit.plan.classify import Classifier
+    from migration_toolkit.plan.base import Base as Classifier
 
 # Catalog-only subcommands and the lock each takes.
 _CATALOG: dict[At, LockMode] = {

@@ -13,23 +13,19 @@ from pglast import ast
 from pglast.enums import ObjectType
 from pglast.visitors import referenced_relations
 
-from migration_toolkit.online.backfill import TAG as BACKFILL_TAG
 from migration_toolkit.plan import alter
-from migration_toolkit.plan.catalog import Catalog, Table
+from migration_toolkit.plan.indexes import IndexStatements
 from migration_toolkit.plan.locks import (
     ACCESS_EXCLUSIVE,
     ACCESS_SHARE,
-    EXCLUSIVE,
-    ROW_EXCLUSIVE,
-    SHARE,
     SHARE_ROW_EXCLUSIVE,
     SHARE_UPDATE_EXCLUSIVE,
     LockMode,
 )
-from migration_toolkit.plan.model import Analysis, Lock, Work, WorkKind
+from migration_toolkit.plan.model import Analysis, Work, WorkKind
+from migration_toolkit.plan.rows import RowStatements
 from migration_toolkit.plan.source import Statement
 
-_BATCH = re.compile(re.escape(BACKFILL_TAG) + r"\b[^*]*?batch_size=(?P<size>\d+)")
 _COMMENTS = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
 SUMMARY_WIDTH = 60
 # Statements that touch no table: types, functions, schemas, roles, session settings.
@@ -72,58 +68,8 @@ def _kind(node: Any) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).upper()
 
 
-class Classifier:
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-
-    # -- shared by every statement -------------------------------------------------------
-
-    def table(self, relation: Any) -> Table | None:
-        return self.catalog.find(relation.schemaname, relation.relname)
-
-    def name(self, relation: Any) -> str:
-        found = self.table(relation)
-        if found is not None:
-            return found.display
-        return (
-            f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
-        )
-
-    def lock(self, analysis: Analysis, relation: Any, mode: LockMode) -> None:
-        found = self.table(relation) if isinstance(relation, ast.RangeVar) else relation
-        name = found.display if found is not None else self.name(relation)
-        analysis.locks.append(Lock(name, mode, new=found is None or found.new))
-
-    def work(
-        self, analysis: Analysis, kind: WorkKind, table: Table | None, **extra: object
-    ) -> None:
-        if table is None or table.new or kind is WorkKind.CATALOG:
-            analysis.works.append(Work(WorkKind.CATALOG, table.display if table else None))
-            return
-        analysis.works.append(
-            Work(
-                kind,
-                table.display,
-                rows=table.rows,
-                heap_bytes=table.heap_bytes,
-                **extra,  # type: ignore[arg-type]
-            )
-        )
-
-    def rewrite(self, analysis: Analysis, table: Table | None) -> None:
-        """Every row written again, every index rebuilt."""
-        self.work(analysis, WorkKind.REWRITE, table, text_keys=self.indexed(table))
-
-    def indexed(self, table: Table | None) -> tuple[bool, ...]:
-        """One entry per index of the table: whether it has a string key."""
-        return tuple(any(keys) for keys in table.indexes.values()) if table else ()
-
-    def text_keys(self, table: Table | None, elements: Any) -> tuple[bool, ...]:
-        keys = []
-        for element in elements:
-            column = table.columns.get(element.name) if table and element.name else None
-            keys.append(column is not None and self.catalog.is_string(column.type_oid))
-        return tuple(keys)
+class Classifier(IndexStatements, RowStatements):
+    """Each handler `on_<pglast node class>` fills in the Analysis of one statement."""
 
     # -- the entry point ---------------------------------------------------------------
 
@@ -285,142 +231,6 @@ class Classifier:
 
     def on_AlterTableStmt(self, node: Any, analysis: Analysis) -> None:
         alter.classify(self, node, analysis)
-
-    # -- indexes -------------------------------------------------------------------------
-
-    def on_IndexStmt(self, node: Any, analysis: Analysis) -> None:
-        table = self.table(node.relation)
-        analysis.kind = "CREATE INDEX CONCURRENTLY" if node.concurrent else "CREATE INDEX"
-        if node.unique:
-            analysis.kind = analysis.kind.replace("INDEX", "UNIQUE INDEX")
-        self.lock(
-            analysis, table or node.relation, SHARE_UPDATE_EXCLUSIVE if node.concurrent else SHARE
-        )
-        keys = self.text_keys(table, node.indexParams or ())
-        if node.if_not_exists and table is not None and node.idxname in table.indexes:
-            analysis.works.append(Work(WorkKind.CATALOG, table.display, detail="exists"))
-            return
-        kind = WorkKind.CONCURRENT_INDEX if node.concurrent else WorkKind.INDEX
-        self.work(analysis, kind, table, text_keys=keys)
-        if table is not None and node.idxname:
-            self.catalog.add_index(table, node.idxname, keys)
-        if not node.concurrent and table is not None and table.has_rows:
-            columns = ", ".join(
-                f'"{element.name}"' if element.name else "..." for element in node.indexParams
-            )
-            unique = ", unique=True" if node.unique else ""
-            analysis.advice = (
-                f'online.create_index_concurrently("{node.idxname}", "{table.display}", '
-                f"[{columns}]{unique})"
-            )
-        if node.unique and table is not None and table.has_rows:
-            analysis.notes.append("fails if existing rows have duplicate keys")
-
-    def on_ReindexStmt(self, node: Any, analysis: Analysis) -> None:
-        concurrent = any(param.defname == "concurrently" for param in node.params or ())
-        if node.relation is None:
-            analysis.unknown = "REINDEX of a whole schema or database"
-            return
-        table = self.table(node.relation) or self.catalog.table_of_index(
-            node.relation.schemaname, node.relation.relname
-        )
-        self.lock(analysis, table or node.relation, SHARE_UPDATE_EXCLUSIVE if concurrent else SHARE)
-        kind = WorkKind.CONCURRENT_INDEX if concurrent else WorkKind.INDEX
-        self.work(analysis, kind, table, text_keys=(True,))
-
-    def on_ClusterStmt(self, node: Any, analysis: Analysis) -> None:
-        if node.relation is None:
-            analysis.unknown = "CLUSTER of every table"
-            return
-        self.lock(analysis, node.relation, ACCESS_EXCLUSIVE)
-        self.rewrite(analysis, self.table(node.relation))
-
-    def on_VacuumStmt(self, node: Any, analysis: Analysis) -> None:
-        full = any(option.defname == "full" for option in node.options or ())
-        analysis.kind = "VACUUM FULL" if full else ("VACUUM" if node.is_vacuumcmd else "ANALYZE")
-        for relation in node.rels or ():
-            table = self.table(relation.relation)
-            self.lock(
-                analysis,
-                table or relation.relation,
-                ACCESS_EXCLUSIVE if full else SHARE_UPDATE_EXCLUSIVE,
-            )
-            if full:
-                self.rewrite(analysis, table)
-            else:
-                self.work(analysis, WorkKind.SCAN, table)
-        if not node.rels:
-            analysis.unknown = f"{analysis.kind} of every table"
-
-    def on_RefreshMatViewStmt(self, node: Any, analysis: Analysis) -> None:
-        self.lock(analysis, node.relation, EXCLUSIVE if node.concurrent else ACCESS_EXCLUSIVE)
-        self.rewrite(analysis, self.table(node.relation))
-
-    # -- rows ----------------------------------------------------------------------------
-
-    def on_UpdateStmt(self, node: Any, analysis: Analysis) -> None:
-        self.rows(node.relation, node.whereClause, node.fromClause, analysis)
-
-    def on_DeleteStmt(self, node: Any, analysis: Analysis) -> None:
-        self.rows(node.relation, node.whereClause, node.usingClause, analysis)
-
-    def rows(
-        self,
-        relation: Any,
-        where: Any,
-        others: Any,
-        analysis: Analysis,
-    ) -> None:
-        table = self.table(relation)
-        self.lock(analysis, table or relation, ROW_EXCLUSIVE)
-        for other in others or ():
-            if isinstance(other, ast.RangeVar):
-                self.lock(analysis, other, ACCESS_SHARE)
-        batch = _BATCH.search(analysis.sql)
-        if batch is not None:
-            analysis.kind = "BACKFILL (online.backfill)"
-            size = int(batch.group("size"))
-            self.work(
-                analysis, WorkKind.BACKFILL, table, batch_rows=size, text_keys=self.indexed(table)
-            )
-            return
-        self.work(analysis, WorkKind.ROWS, table, text_keys=self.indexed(table))
-        analysis.row_locks = table is not None and table.has_rows
-        if where is not None:
-            analysis.notes.append(
-                "rows: the whole table, at most (the WHERE clause may match fewer)"
-            )
-        if table is not None and table.has_rows and analysis.kind == "UPDATE":
-            analysis.advice = (
-                f'online.backfill("{table.display}", "<SET list>", where="<rows still to do>")'
-            )
-
-    def on_InsertStmt(self, node: Any, analysis: Analysis) -> None:
-        self.lock(analysis, node.relation, ROW_EXCLUSIVE)
-        select = node.selectStmt
-        sources = [] if select is None else sorted(referenced_relations(select))
-        for name in sources:
-            schema, _, relname = name.rpartition(".")
-            source = self.catalog.find(schema or None, relname)
-            if source is not None:
-                self.lock(analysis, source, ACCESS_SHARE)
-                self.work(analysis, WorkKind.ROWS, source, detail="rows read and inserted")
-        if not sources:
-            analysis.works.append(
-                Work(WorkKind.CATALOG, self.name(node.relation), detail="a few rows")
-            )
-
-    def on_SelectStmt(self, node: Any, analysis: Analysis) -> None:
-        names = sorted(referenced_relations(node))
-        if not names:
-            analysis.works.append(Work(WorkKind.NONE))  # SELECT setval(...), a function call
-            return
-        for name in names:
-            schema, _, relname = name.rpartition(".")
-            source = self.catalog.find(schema or None, relname)
-            if source is not None:
-                self.lock(analysis, source, ACCESS_SHARE)
-                self.work(analysis, WorkKind.SCAN, source)
 
     # -- the rest ------------------------------------------------------------------------
 
