@@ -9,7 +9,9 @@ their command lines.
 """
 
 import asyncio
+import contextlib
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -85,8 +87,15 @@ def libpq_env(url: URL) -> dict[str, str]:
     return env
 
 
-def _pipe(source: URL, target: URL, *dump_args: str) -> None:
-    """pg_dump of source | psql into target; one line naming the failing tool otherwise."""
+_SET = re.compile(rb"^SET (\w+) = .*;$")
+
+
+def _pipe(source: URL, target: URL, known: frozenset[str], *dump_args: str) -> None:
+    """pg_dump of source | psql into target; one line naming what failed otherwise.
+
+    The newest pg_dump is used, and its header may set parameters an older server does not
+    have (transaction_timeout): those SET lines are left out, the rest goes through as it is.
+    """
     dump = subprocess.Popen(
         [
             client("pg_dump"),
@@ -101,21 +110,33 @@ def _pipe(source: URL, target: URL, *dump_args: str) -> None:
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
     )
-    restore = subprocess.run(
+    restore = subprocess.Popen(
         [client("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-o", os.devnull],
         env=libpq_env(target),
-        stdin=dump.stdout,
-        capture_output=True,
-        check=False,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    if dump.stdout is not None:
-        dump.stdout.close()
+    assert dump.stdout is not None and restore.stdin is not None
+    try:
+        for line in dump.stdout:
+            setting = _SET.match(line)
+            if setting is None or setting.group(1).decode() in known:
+                restore.stdin.write(line)
+    except BrokenPipeError:
+        pass  # psql stopped at an error: its message says which
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            restore.stdin.close()
+    restore_error = restore.stderr.read().decode(errors="replace") if restore.stderr else ""
     dump_error = dump.stderr.read().decode(errors="replace") if dump.stderr else ""
-    if dump.wait() != 0:
+    dumped, restored = dump.wait(), restore.wait()
+    if restored != 0:
+        raise UserFacingError(
+            f"restoring the copy {describe(target)} failed: {_last(restore_error)}"
+        )
+    if dumped != 0:
         raise UserFacingError(f"pg_dump of {describe(source)} failed: {_last(dump_error)}")
-    if restore.returncode != 0:
-        detail = _last(restore.stderr.decode(errors="replace"))
-        raise UserFacingError(f"restoring the copy {describe(target)} failed: {detail}")
 
 
 def _last(text: str) -> str:
@@ -192,6 +213,16 @@ async def _copy_rows(source: URL, target: URL, max_rows: int) -> None:
         await writer.close()
 
 
+async def _settings(url: URL) -> frozenset[str]:
+    connection = await connect(url)
+    try:
+        return frozenset(
+            row["name"] for row in await connection.fetch("SELECT name FROM pg_settings")
+        )
+    finally:
+        await connection.close()
+
+
 async def _analyze(url: URL) -> None:
     connection = await connect(url)
     try:
@@ -218,13 +249,15 @@ async def copy_of(source: URL, say: Say, max_rows: int | None = None) -> AsyncIt
             await _create(maintenance, name, None)
         try:
             if not how and max_rows is None:
-                await asyncio.to_thread(_pipe, source, target)
+                known = await _settings(target)
+                await asyncio.to_thread(_pipe, source, target, known)
                 await _analyze(target)
                 how = "pg_dump | psql"
             elif not how:
-                await asyncio.to_thread(_pipe, source, target, "--section=pre-data")
+                known = await _settings(target)
+                await asyncio.to_thread(_pipe, source, target, known, "--section=pre-data")
                 await _copy_rows(source, target, max_rows or 0)
-                await asyncio.to_thread(_pipe, source, target, "--section=post-data")
+                await asyncio.to_thread(_pipe, source, target, known, "--section=post-data")
                 await _analyze(target)
                 how = f"pg_dump | psql, <= {max_rows:,} rows per table"
             yield Copy(target, how)
