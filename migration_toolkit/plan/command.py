@@ -41,8 +41,9 @@ def version_table(project: Project) -> str:
 
 
 async def read_catalog(
-    url: URL, project: Project, traffic: float, fresh_probe: bool
+    url: URL, project: Project, traffic: float, fresh_probe: bool, measure: bool = True
 ) -> tuple[catalogs.Catalog, Rates]:
+    """The catalog snapshot, and this server's rates (the reference ones unless `measure`)."""
     connection = await connect(url)
     try:
         catalog = await catalogs.load(
@@ -50,6 +51,8 @@ async def read_catalog(
         )
         key = probe.server_key(url.host, url.port, catalog.server_version)
         rates = None if fresh_probe else probe.stored(project.local_dir, key)
+        if not measure:
+            rates = probe.DEFAULT
         if rates is None:
             rates = await probe.probe_or_default(connection)
     finally:

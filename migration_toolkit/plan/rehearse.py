@@ -30,6 +30,7 @@ from migration_toolkit.plan.command import Options, check_options, make_plan, re
 from migration_toolkit.plan.connect import connect
 from migration_toolkit.plan.copy import copy_of
 from migration_toolkit.plan.estimate import duration
+from migration_toolkit.plan.source import pending_revisions
 from migration_toolkit.plan.watch import Held, Observation, Recording, Watch, held_by
 from migration_toolkit.run import simple_query
 
@@ -209,7 +210,13 @@ async def _main(
     project = current_project()
     source = url or project.url()
     # The source: its traffic only (a plan of the copy has the sizes, the copy's rates).
-    source_catalog, _ = await read_catalog(source, project, options.traffic, fresh_probe=False)
+    source_catalog, rates = await read_catalog(
+        source, project, options.traffic, fresh_probe=False, measure=False
+    )
+    if not await asyncio.to_thread(pending_revisions, source_catalog.versions):
+        # Nothing would run: no copy to make.
+        plan = await asyncio.to_thread(make_plan, source, source_catalog, rates, options.threshold)
+        return plan, Outcome(), ""
     async with copy_of(source, say, max_rows) as copy:
         say(f"rehearsing on {copy.how}: {copy.url.database}")
         copy_catalog, rates = await read_catalog(copy.url, project, 0, options.fresh_probe)
@@ -238,7 +245,7 @@ def rehearse(
     check_options(options)
     plan, outcome, key = asyncio.run(_main(options, max_rows, say, url))
     measured = attribute.measure(plan, outcome.recordings)
-    if plan.estimates:
+    if plan.estimates and key:
         rates = attribute.rates(plan, measured)
         probe.store(current_project().local_dir, key, rates)
     return Rehearsal(plan, measured, outcome)
