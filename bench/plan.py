@@ -233,6 +233,10 @@ def report(outcomes: list[Outcome], unchanged: bool, took: float) -> str:
         "alembic_version, alembic_checksum compared before and after): "
         f"{'yes' if unchanged else 'NO'}.",
         "",
+        f"Load average when the run began: {LOAD[0]:.1f} (the reference machine has 2 cores, "
+        "shared with other jobs: timings move between runs; the fresh probe of each case and "
+        "the rehearsal of the same case meet about the same load).",
+        "",
         "Plan and rehearsal times per case (s): "
         + ", ".join(f"{o.plan_seconds:.1f} / {o.rehearse_seconds:.1f}" for o in outcomes),
         "",
@@ -240,7 +244,11 @@ def report(outcomes: list[Outcome], unchanged: bool, took: float) -> str:
     return "\n".join(lines)
 
 
+LOAD: list[float] = [0.0]
+
+
 def main() -> str:
+    LOAD[0] = os.getloadavg()[0]
     began = time.monotonic()
     with server() as found, tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:
         root = copy_project(Path(tmp) / "project")
