@@ -92,8 +92,8 @@ migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
 	@$(ALEMBIC) $(QUIET) $(X) merge --message="$${msg:-merge heads}" heads
 
 .PHONY: migration-plan
-migration-plan: $(STAMP) ## Locks, work and durations of the pending revisions, read-only (threshold=1 out=plan.md traffic=2)
-	@$(TOOLKIT) plan $(if $(threshold),--threshold $(call quote,$(threshold))) $(if $(out),--out $(call quote,$(out))) $(if $(traffic),--traffic $(call quote,$(traffic)))
+migration-plan: $(STAMP) ## Locks, work and durations of the pending revisions, read-only (threshold=1 out=plan.md traffic=2 probe=1)
+	@$(TOOLKIT) plan $(if $(threshold),--threshold $(call quote,$(threshold))) $(if $(out),--out $(call quote,$(out))) $(if $(traffic),--traffic $(call quote,$(traffic))) $(if $(probe),--probe)
 
 .PHONY: migration-rehearse
 migration-rehearse: $(STAMP) ## Run the pending revisions on a copy of the database, measured, down and up again (max-rows=N out=...)

@@ -41,6 +41,7 @@ class Base:
                 table.display,
                 rows=table.rows,
                 heap_bytes=table.heap_bytes,
+                total_bytes=table.total_bytes,
                 **extra,  # type: ignore[arg-type]
             )
         )

@@ -45,6 +45,7 @@ class Work:
     table: str | None = None
     rows: float = 0.0
     heap_bytes: int = 0
+    total_bytes: int = 0  # with its indexes and TOAST: what a rewrite writes again
     # INDEX / CONCURRENT_INDEX: whether a key is a string (collation sorts cost more).
     # REWRITE: one entry per index rebuilt with the table.
     text_keys: tuple[bool, ...] = ()

@@ -74,6 +74,8 @@ def _work(found: Estimate) -> str:
         return kind.value
     if kind is WorkKind.BACKFILL:
         return f"{kind.value}, {_count(work.rows)} rows in batches of {_count(work.batch_rows)}"
+    if kind is WorkKind.REWRITE:
+        return f"{kind.value}, {_count(work.rows)} rows / {_size(work.total_bytes)} with indexes"
     return f"{kind.value}, {_count(work.rows)} rows / {_size(work.heap_bytes)}"
 
 
