@@ -22,7 +22,12 @@ MIGRATION_LOCK_KEY = 1_296_648_018
 # How often a waiting run says it is still waiting.
 REPORT_EVERY = 10.0
 
-_TRY = text("SELECT pg_try_advisory_lock(:key)")
+# The lock is tried only on a session that is the one the handshake named: behind a pooler
+# (PgBouncer hands out a made-up pid) the lock would stay with a pooled server connection.
+_TRY = text(
+    "SELECT pg_backend_pid() AS pid, "
+    "CASE WHEN pg_backend_pid() = :pid THEN pg_try_advisory_lock(:key) END AS locked"
+)
 _WAIT = text("SELECT pg_advisory_lock(:key)")
 _SET_WAIT = text(
     "SELECT set_config('lock_timeout', :ms, false), set_config('statement_timeout', '0', false)"
@@ -35,6 +40,10 @@ _HOLDER = text(
     "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
     "WHERE datname = current_database())"
 )
+
+
+class BehindPooler(UserFacingError):
+    """The migrations' URL reaches Postgres through a connection pooler."""
 
 
 class LockWaitTimeout(UserFacingError):
@@ -59,8 +68,17 @@ async def _holder(connection: AsyncConnection) -> str:
 
 async def acquire(connection: AsyncConnection, *, wait_timeout: float, where: str) -> None:
     """Take the lock, waiting at most wait_timeout seconds and saying so while waiting."""
-    if await connection.scalar(_TRY, {"key": MIGRATION_LOCK_KEY}):
-        await connection.commit()
+    raw = await connection.get_raw_connection()
+    pid = raw.driver_connection.get_server_pid()  # type: ignore[union-attr]
+    row = (await connection.execute(_TRY, {"key": MIGRATION_LOCK_KEY, "pid": pid})).one()
+    await connection.commit()
+    if row.pid != pid:
+        raise BehindPooler(
+            f"the migrations connect to {where} through a connection pooler (such as "
+            "PgBouncer): a session advisory lock cannot hold in a transaction pool, so runs "
+            "could overlap; point MIGRATION_DATABASE_URL at Postgres itself (nothing was run)"
+        )
+    if row.locked:
         return
     say(
         f"waiting for another migration run on {where} to finish "

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from migration_toolkit.errors import RevisionFailed, UserFacingError
 from migration_toolkit.revisions import VERSION_TABLE
-from migration_toolkit.run import checksums, guard, locking, simple_query
+from migration_toolkit.run import bookkeeping, checksums, guard, locking, simple_query
 from migration_toolkit.run.blockers import BlockerWatch, held_by
 from migration_toolkit.run.options import RunOptions, run_options
 from migration_toolkit.settings import RunSettings
@@ -305,6 +305,7 @@ def run_migrations() -> None:
         raise failure from exc
     # A stamp --purge with no step leaves its DELETE in the transaction begun above.
     run.ledger.sync(connection, run.heads, ())
+    bookkeeping.protect(connection)
     if run.owns_transactions and connection.in_transaction():
         connection.commit()
     say(summary(run, script, kind))
