@@ -40,6 +40,10 @@ def root_cause(exc: BaseException) -> BaseException:
     return causes(exc)[-1]
 
 
+def is_lock_timeout(exc: BaseException) -> bool:
+    return getattr(root_cause(exc), "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
 def _connection_cause(exc: BaseException) -> BaseException:
     """The first link of the chain that says why connecting failed (a timeout ends in a
     CancelledError, which says nothing)."""

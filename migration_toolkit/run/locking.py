@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from migration_toolkit.errors import LOCK_NOT_AVAILABLE, UserFacingError, root_cause
+from migration_toolkit.errors import UserFacingError, is_lock_timeout
 
 # Any fixed bigint works: advisory locks are per database. Below 2**31 so that pg_locks
 # shows it whole in objid (classid 0).
@@ -52,10 +52,6 @@ class LockWaitTimeout(UserFacingError):
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _is_lock_timeout(exc: BaseException) -> bool:
-    return getattr(root_cause(exc), "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 async def _holder(connection: AsyncConnection) -> str:
@@ -103,7 +99,7 @@ async def acquire(connection: AsyncConnection, *, wait_timeout: float, where: st
             return
         except DBAPIError as exc:
             await connection.rollback()
-            if not _is_lock_timeout(exc):
+            if not is_lock_timeout(exc):
                 raise
         waited = time.monotonic() - started
         if waited < wait_timeout:
