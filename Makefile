@@ -58,6 +58,7 @@ migration: ## Generate a revision from the models: make migration msg="add autho
 	@test -n "$${msg:-}" || { echo 'error: missing msg: make migration msg="describe the change"' >&2; exit 2; }
 	@$(MAKE) -s $(STAMP)
 	@$(ALEMBIC) $(QUIET) $(X) $${rename:+-x "rename=$$rename"} revision --autogenerate --message="$$msg"
+	@$(TOOLKIT) snapshot --if-new-head
 
 .PHONY: migration-empty
 migration-empty: ## Write an empty revision to fill in by hand: make migration-empty msg="..."
@@ -90,6 +91,7 @@ migration-stamp: ## Mark the database as at rev without running anything: make m
 .PHONY: migration-merge
 migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
 	@$(ALEMBIC) $(QUIET) $(X) merge --message="$${msg:-merge heads}" heads
+	@$(TOOLKIT) snapshot --if-new-head
 
 .PHONY: alembic
 alembic: $(STAMP) ## Any Alembic command, through the same env.py: make alembic args="history --verbose"
@@ -117,6 +119,20 @@ migration-lint: $(STAMP) ## squawk each revision's SQL (base=<rev|git ref>: only
 .PHONY: migration-sql
 migration-sql: $(STAMP) ## Print the SQL of the revisions, for review (rev=a:b, default all)
 	@$(TOOLKIT) sql $${rev:+"$$rev"}
+
+.PHONY: migration-snapshot
+migration-snapshot: $(STAMP) ## Rewrite the schema snapshot (schema.sql) and docs/schema.md from the revisions
+	@$(TOOLKIT) snapshot
+
+.PHONY: migration-diagrams
+migration-diagrams: $(STAMP) ## Rewrite docs/schema.md: ER diagram of the models, revision graph (Mermaid)
+	@$(TOOLKIT) diagrams
+
+.PHONY: migration-squash
+migration-squash: ## Replace the revisions base..rev with one, proven to build the same schema: make migration-squash rev=<id>
+	@test -n "$${rev:-}" || { echo 'error: missing rev: make migration-squash rev=<revision id> (every database must be at it or later)' >&2; exit 2; }
+	@$(MAKE) -s $(STAMP)
+	@$(TOOLKIT) squash "$$rev"
 
 .PHONY: migration-test
 migration-test: $(STAMP) ## Up one at a time to head, down to base, up again: schema must match

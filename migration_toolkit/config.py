@@ -4,6 +4,8 @@
     alembic_ini = "alembic.ini"                    # where Alembic's own configuration is
     models = "app.models"                          # the package whose modules hold the tables
     database_url = "app.settings:migration_url"    # a function returning the migrations' URL
+    schema_file = "app/storage/schema.sql"         # the committed schema at head (pg_dump)
+    schema_docs = "docs/schema.md"                 # its pictures: ER diagram, revision graph
 
 The toolkit never imports the project's code by name: `models` is imported only by the
 commands that compare models with the database (autogenerate, the drift check), and
@@ -30,6 +32,8 @@ DEFAULTS: dict[str, str] = {
     "models": "app.models",
     "database_url": "app.settings:migration_url",
     "version_table_schema": "",
+    "schema_file": "app/storage/schema.sql",
+    "schema_docs": "docs/schema.md",
 }
 
 
@@ -46,6 +50,9 @@ class Project:
     models: str
     database_url: str
     version_table_schema: str | None = None
+    # Absolute once read from pyproject.toml (project_at).
+    schema_file: Path = Path(DEFAULTS["schema_file"])
+    schema_docs: Path = Path(DEFAULTS["schema_docs"])
 
     @property
     def local_dir(self) -> Path:
@@ -129,6 +136,8 @@ def project_at(root: Path) -> Project:
         models=str(values["models"]),
         database_url=str(values["database_url"]),
         version_table_schema=str(values["version_table_schema"]) or None,
+        schema_file=root / str(values["schema_file"]),
+        schema_docs=root / str(values["schema_docs"]),
     )
 
 

@@ -1,10 +1,12 @@
 """`make migration-check`: the models and the migrations describe the same schema.
 
 Fails, naming what differs, on: more than one head; a table model not on the migrations'
-MetaData; an applied revision edited since (the configured database's checksum ledger, read
-only; with base=<git ref>, also a revision file changed since that ref); any difference
-autogenerate finds between the models and a throwaway database migrated to head. A table the
-migrations create that no model declares is such a difference: every table has a model.
+MetaData; a schema snapshot (schema.sql) or docs/schema.md that is not what the code
+builds (with the diff); an applied revision edited since (the configured database's checksum
+ledger, read only; with base=<git ref>, also a revision file changed since that ref); any
+difference autogenerate finds between the models and a throwaway database migrated to head.
+A table the migrations create that no model declares is such a difference: every table has a
+model.
 """
 
 import importlib
@@ -31,6 +33,7 @@ from migration_toolkit.errors import UserFacingError
 from migration_toolkit.local import throwaway
 from migration_toolkit.local.postgres import server_answers
 from migration_toolkit.run import checksums
+from migration_toolkit.schema import diagrams, dump, snapshot
 from migration_toolkit.urls import describe, is_local
 
 
@@ -188,8 +191,20 @@ def check(base: str | None = None, say: Callable[[str], None] | None = None) -> 
     problems.extend(unregistered_tables(current_project().models))
     problems.extend(changed_since(base))
     problems.extend(edited_applied_revisions(out))
-    with throwaway.database(out) as url:
+    project = current_project()
+    with throwaway.database(out, major=dump.pg_dump_major()) as url:
         diffs = run_on(url, _compare)
+        built = snapshot.render(url, snapshot.code_heads())
+    stale = snapshot.difference(built, project.schema_file, "make migration-snapshot", out)
+    if stale:
+        problems.append(stale)
+    # With drift, `make migration` is the fix, and it rewrites the diagrams too.
+    if not diffs:
+        pictures = snapshot.difference(
+            diagrams.current(), project.schema_docs, "make migration-diagrams", out
+        )
+        if pictures:
+            problems.append(pictures)
     if diffs:
         for diff in diffs:
             out(f"  {describe_diff(diff)}")
@@ -204,4 +219,7 @@ def check(base: str | None = None, say: Callable[[str], None] | None = None) -> 
         for problem in problems:
             out(f"- {problem}")
         raise UserFacingError(f"migration-check found {len(problems)} problems, listed above")
-    print("migration-check: models and migrations agree; one head; every table model registered")
+    print(
+        "migration-check: models and migrations agree; one head; every table model registered; "
+        "the schema snapshot and its diagrams are current"
+    )

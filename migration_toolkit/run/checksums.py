@@ -138,7 +138,40 @@ def check_heads_exist(script: ScriptDirectory, state: DatabaseState, where: str)
     check_map(script, state, where)
     for head in state.heads:
         if _script(script, head) is None:
-            raise missing_revision(head, state.recorded.get(head), where)
+            raise squashed_away(script, head, where) or missing_revision(
+                head, state.recorded.get(head), where
+            )
+
+
+def squashed_away(script: ScriptDirectory, revision: str, where: str) -> UserFacingError | None:
+    """The error for a database at a revision a squash replaced (it is before the squash's
+    own id, so the squash cannot continue from it); None if no squash replaced it."""
+    from migration_toolkit.schema.squash import squash_replacing
+
+    squash = squash_replacing(script, revision)
+    if squash is None:
+        return None
+    shown = shown_path(squash.path) if squash.path else squash.revision
+    return MissingRevisionError(
+        f"{where} is at revision {revision}, which squash {squash.revision} ({shown}) replaced: "
+        f"upgrade it to {squash.revision} with a checkout from before the squash "
+        f"(`git log -- {shown}` finds it), then run `make migrate` here; nothing was changed"
+    )
+
+
+def squashed(script: ScriptDirectory, state: DatabaseState) -> list[str]:
+    """Applied revisions now squashed: their recorded checksum is of the file the squash
+    replaced (another file name), not an edit of the squash."""
+    from migration_toolkit.schema.squash import replaced_by
+
+    found = []
+    for revision in sorted(applied_revisions(script, state.heads) & state.recorded.keys()):
+        script_ = _script(script, revision)
+        if script_ is None or script_.path is None or not replaced_by(script_):
+            continue
+        if state.recorded[revision].filename != Path(script_.path).name:
+            found.append(revision)
+    return found
 
 
 def missing_revision(revision: str, recorded: Recorded | None, where: str) -> MissingRevisionError:
@@ -163,7 +196,8 @@ def verify(
             "so there is nothing to accept: drop accept-edited"
         )
     edited: list[str] = []
-    for revision in sorted(applied & state.recorded.keys()):
+    renewed = set(squashed(script, state))
+    for revision in sorted((applied & state.recorded.keys()) - renewed):
         found = _script(script, revision)
         assert found is not None and found.path is not None  # applied ones are in the map
         if file_checksum(found.path) != state.recorded[revision].checksum:
