@@ -10,9 +10,11 @@ model.
 """
 
 import importlib
+import re
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -169,16 +171,34 @@ def changed_since(base: str | None) -> list[str]:
         raise UserFacingError(
             f"base={base} is not a git ref here: use a branch such as origin/main, or leave it out"
         )
+    squashed = _squashed_ids(ScriptDirectory.from_config(config_for()))
     problems = []
     for line in listed.stdout.splitlines():
         status, _, path = line.partition("\t")
         if status in {"M", "D"} and path.endswith(".py"):
+            if _revision_at(root, base, path) in squashed:
+                continue  # replaced by a squashed revision (make migration-squash)
             verb = "edited" if status == "M" else "deleted"
             problems.append(
                 f"{path} was {verb} but {base} has it already (applied revisions do not change): "
                 "restore it and put the change in a new revision (`make migration msg=...`)"
             )
     return problems
+
+
+def _squashed_ids(script: ScriptDirectory) -> set[str]:
+    from migration_toolkit.schema.squash import replaced_by
+
+    return {item for revision in script.walk_revisions() for item in replaced_by(revision)}
+
+
+def _revision_at(root: Path, ref: str, path: str) -> str | None:
+    """The revision id a file declared at a git ref."""
+    shown = subprocess.run(
+        ["git", "show", f"{ref}:{path}"], cwd=root, capture_output=True, text=True, check=False
+    )
+    found = re.search(r"^revision(?:: str)? = [\"']([^\"']+)[\"']", shown.stdout, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def check(base: str | None = None, say: Callable[[str], None] | None = None) -> None:
