@@ -5,7 +5,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -15,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.main import create_app
 from app.storage.database import get_session
 from migration_toolkit.revisions import alembic_config
+from migration_toolkit.schema import load
 from tests.support import pg
 from tests.support.project import Project, copy_project
 
@@ -58,11 +58,34 @@ async def run_alembic(url: URL, action: Callable[[Config], None]) -> None:
 
 
 @pytest.fixture(scope="session")
-async def migrated_url(new_database: Callable[[], URL]) -> URL:
-    """A database built by the migrations (never create_all), shared by the API tests."""
+def template_url(new_database: Callable[[], URL]) -> URL:
+    """The schema at head, built once per session: the committed snapshot loaded by psql and
+    stamped (its later revisions upgraded, if any), never create_all. Only ever cloned:
+    tests about migrations replay them on a database of their own (new_database)."""
     url = new_database()
-    await run_alembic(url, lambda config: command.upgrade(config, "head"))
+    load.build(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def migrated_database(pg_server: pg.Server, template_url: URL) -> Iterator[Callable[[], URL]]:
+    """A factory of fresh databases at head, each a copy of the template, dropped at the end."""
+    created: list[URL] = []
+
+    def make() -> URL:
+        url = pg.create_database(pg_server, prefix="migrated", template=template_url)
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        pg.drop_database(pg_server, url)
+
+
+@pytest.fixture(scope="session")
+def migrated_url(migrated_database: Callable[[], URL]) -> URL:
+    """A database at head shared by the API tests (each test in a transaction rolled back)."""
+    return migrated_database()
 
 
 @pytest.fixture(scope="session")

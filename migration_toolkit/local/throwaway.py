@@ -55,7 +55,7 @@ async def _execute(server: URL, statement: str) -> None:
         await connection.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -88,7 +88,7 @@ def own_server(say: Say, user: str = "postgres") -> Iterator[URL]:
     stopped and removed at the end."""
     password = secrets.token_hex(12)
     with tempfile.TemporaryDirectory(prefix="migration-check-") as folder:
-        cluster = Cluster(data_dir=Path(folder) / "data", host="127.0.0.1", port=_free_port())
+        cluster = Cluster(data_dir=Path(folder) / "data", host="127.0.0.1", port=free_port())
         say(f"starting a throwaway Postgres on {cluster.host}:{cluster.port}")
         try:
             cluster.init(user, password)
