@@ -152,9 +152,13 @@ serve: $(STAMP) ## Run the API with autoreload on http://127.0.0.1:8000 (port=..
 test: $(STAMP) ## Run the test suite against a throwaway Postgres (jobs=N workers, args=...)
 	$(RUN) pytest -n $${jobs:-2} $${args:-}
 
+.PHONY: test-quick
+test-quick: $(STAMP) ## The unit and database tests, not the end-to-end ones (jobs=N, args=...)
+	$(RUN) pytest -n $${jobs:-2} -m "not e2e" $${args:-}
+
 .PHONY: bench
-bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed (reports in bench/results/)
-	@case "$${which:-all}" in all|load|speed) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed" >&2; exit 2;; esac
+bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed, test DBs from the snapshot (bench/results/)
+	@case "$${which:-all}" in all|load|speed|schema) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed|schema" >&2; exit 2;; esac
 	$(RUN) python -m bench $${which:-all}
 
 .PHONY: lint

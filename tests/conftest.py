@@ -16,7 +16,30 @@ from app.storage.database import get_session
 from migration_toolkit.revisions import alembic_config
 from migration_toolkit.schema import load
 from tests.support import pg
+from tests.support import project as scratch_copies
 from tests.support.project import Project, copy_project
+
+# Tests by kind (`make test-quick` runs all but e2e): e2e make a scratch copy of the project
+# and run the real make there (these fixtures, or marked by hand); database tests use the
+# session's Postgres; unit tests neither.
+E2E_FIXTURES = frozenset({"project", "scratch"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("e2e") is not None or names & E2E_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
+        elif "pg_server" in names:
+            item.add_marker(pytest.mark.database)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before the test's fixtures: a scratch copy made by a test not marked e2e is refused.
+    scratch_copies.scratch_allowed = item.get_closest_marker("e2e") is not None
 
 
 @pytest.fixture(scope="session")
