@@ -48,20 +48,17 @@ def write_churn(project: Project, count: int) -> None:
     """count revisions after the head that leave the schema as it was: add, then drop."""
     rng = random.Random(7)
     down = head_of(project)
-    last_target = "author"
-    for n in range(REVISIONS + 1, REVISIONS + count + 1):
+    target, column = "author", ""
+    for offset in range(count):
+        n = REVISIONS + 1 + offset
         rev = f"{n:012x}"
-        column = f"churn_{n - n % 2:04d}"
-        if n % 2 == 0:
-            target = rng.choice(["author", "book"])
+        if offset % 2 == 0:
+            target, column = rng.choice(["author", "book"]), f"churn_{n:04d}"
             upgrade = f'    op.add_column("{target}", sa.Column("{column}", sa.Integer()))'
             downgrade = f'    op.drop_column("{target}", "{column}")'
-            last_target = target
         else:
-            upgrade = f'    op.drop_column("{last_target}", "churn_{n - 1:04d}")'
-            downgrade = (
-                f'    op.add_column("{last_target}", sa.Column("churn_{n - 1:04d}", sa.Integer()))'
-            )
+            upgrade = f'    op.drop_column("{target}", "{column}")'
+            downgrade = f'    op.add_column("{target}", sa.Column("{column}", sa.Integer()))'
         text = HEADER.format(n=n, rev=rev, down=down, upgrade=upgrade, downgrade=downgrade)
         (project.root / VERSIONS / f"2099_01_02_{n:04d}-churn_{n}-{rev}.py").write_text(text)
         down = rev
@@ -133,10 +130,11 @@ def main() -> str:
                 print(f"schema: {name} history ...", file=sys.stderr, flush=True)
                 side = prepared(found, folder, name, churn)
                 got = measure(side, RUNS)
+                print(f"schema: {name}: {got}", file=sys.stderr, flush=True)
                 ratio = got["snapshot"] / got["psql"]
                 rows.append(
                     [
-                        f"{side.revisions} ({REVISIONS} synthetic + {churn} add/drop pairs' halves)"
+                        f"{side.revisions} (+ {REVISIONS} synthetic + {churn} add-then-drop)"
                         if churn
                         else f"{side.revisions} (the project's + {REVISIONS} synthetic)",
                         f"{side.snapshot.stat().st_size:,}",
