@@ -51,6 +51,16 @@ _UPSERT = (
 _DELETE = f"DELETE FROM {CHECKSUM_TABLE} WHERE revision IN ({{revisions}})"
 
 
+def ledger_sql(rows: Iterable[tuple[str, str, str]]) -> str:
+    """The ledger as plain SQL (revision, checksum, file name rows): what the steps of a run
+    would write, for a database built without one (the test session's, from the snapshot)."""
+    values = ", ".join(
+        "(" + ", ".join("'" + value.replace("'", "''") + "'" for value in row) + ")" for row in rows
+    )
+    create = str(_CREATE.text) + ";\n"
+    return create + (_UPSERT.format(rows=values) + ";\n" if values else "")
+
+
 class EditedRevisionError(UserFacingError):
     """The file of an applied revision changed since it was applied."""
 

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 
 from migration_toolkit.checks import snapshot as catalog
-from migration_toolkit.checks.connection import run_on
+from migration_toolkit.checks.connection import config_for, run_on
 from migration_toolkit.revisions import alembic_config
 from migration_toolkit.run.checksums import file_checksum
 from migration_toolkit.schema import dump, load, snapshot
@@ -19,6 +20,10 @@ from tests.support import pg
 from tests.support.project import PROJECT_ROOT, Project, copy_project
 
 SCHEMA = PROJECT_ROOT / "app" / "storage" / "schema.sql"
+
+
+def script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
 
 
 def quiet(_line: str) -> None:
@@ -70,6 +75,37 @@ def test_the_session_database_is_the_snapshot_stamped_at_head(
     }
     rows = pg.fetch(loaded, "SELECT revision, checksum FROM alembic_checksum")
     assert {row["revision"]: row["checksum"] for row in rows} == expected
+
+
+def machinery(url: URL) -> dict[str, object]:
+    """alembic_version and the checksum ledger: their definitions and rows (not the times)."""
+    found: dict[str, object] = {}
+    for table in ("alembic_version", "alembic_checksum"):
+        found[f"{table} columns"] = pg.columns(url, table)
+        found[f"{table} constraints"] = pg.constraints(url, table)
+        found[f"{table} indexes"] = pg.indexes(url, table)
+    found["versions"] = pg.version(url)
+    found["ledger"] = sorted(
+        tuple(row)
+        for row in pg.fetch(url, "SELECT revision, checksum, filename FROM alembic_checksum")
+    )
+    return found
+
+
+def test_the_fast_stamp_writes_what_alembics_stamp_writes(
+    new_database: Callable[[], URL],
+) -> None:
+    fast, alembic_stamped = new_database(), new_database()
+    assert load.build(fast) == "snapshot"
+    load.psql_load(alembic_stamped, SCHEMA)
+
+    def stamp(connection: Connection) -> None:
+        command.stamp(config_for(connection), "heads")
+
+    run_on(alembic_stamped, stamp)
+    assert machinery(fast) == machinery(alembic_stamped)
+    ledger = machinery(fast)["ledger"]
+    assert isinstance(ledger, list) and len(ledger) == len(list(script().walk_revisions()))
 
 
 def test_no_usable_snapshot_means_a_replay(new_database: Callable[[], URL], tmp_path: Path) -> None:
