@@ -5,8 +5,8 @@ Two scratch copies with the same schema: 200 synthetic revisions after the proje
 the history is five times longer and the schema at head is the same. For each, medians of
 alternating runs, each on a new empty database (its creation not timed, as on every side):
 
-- snapshot: what the test session's fixture does (migration_toolkit.schema.load.build): psql
-  loads the committed snapshot, Alembic stamps its head (checksum ledger included);
+- snapshot: what the test session's fixture does (migration_toolkit.schema.load.build): one
+  psql run loads the committed snapshot and records the stamp (version table, checksum ledger);
 - floor: psql loading the same snapshot file, nothing else;
 - replay: the old way, every revision upgraded through env.py.
 
@@ -90,15 +90,18 @@ class Side:
 
 def measure(side: Side, runs: int) -> dict[str, float]:
     side.activate()
+    # The floor and ours side by side; the long replay last, so its aftermath (checkpoints,
+    # autovacuum) falls on neither; a checkpoint before each, so each starts alike.
     steps: dict[str, Callable[[URL], None]] = {
-        "snapshot": side.from_snapshot,
         "psql": side.psql,
+        "snapshot": side.from_snapshot,
         "replay": side.replay,
     }
     times: dict[str, list[float]] = {name: [] for name in steps}
     for warm in (True, *([False] * runs)):
         for name, step in steps.items():
             url = side.fresh()
+            pg.execute(side.server.url, "CHECKPOINT")
             seconds = timed(lambda url=url, step=step: step(url))  # type: ignore[misc]
             pg.drop_database(side.server, url)
             if not warm:
@@ -119,7 +122,7 @@ def prepared(found: pg.Server, folder: Path, name: str, churn: int) -> Side:
     return Side(found, root, REVISIONS + churn + 1)
 
 
-def main() -> str:
+def main(runs: int = RUNS) -> str:
     began = time.monotonic()
     saved = os.environ.get("MIGRATION_TOOLKIT_ROOT")
     rows = []
@@ -129,7 +132,7 @@ def main() -> str:
             for name, churn in (("short", 0), ("long", LONG - REVISIONS)):
                 print(f"schema: {name} history ...", file=sys.stderr, flush=True)
                 side = prepared(found, folder, name, churn)
-                got = measure(side, RUNS)
+                got = measure(side, runs)
                 print(f"schema: {name}: {got}", file=sys.stderr, flush=True)
                 ratio = got["snapshot"] / got["psql"]
                 rows.append(
@@ -166,14 +169,14 @@ def main() -> str:
             "# Test databases from the schema snapshot",
             "",
             "The test session's set-up: an empty database brought to head. *From snapshot* is "
-            "what `tests/conftest.py` does (`migration_toolkit.schema.load.build`: psql loads the "
-            "committed snapshot, Alembic stamps its head through env.py, checksum ledger "
-            "included); *psql alone* loads the same file and nothing else (the floor); *replay* "
+            "what `tests/conftest.py` does (`migration_toolkit.schema.load.build`: one psql run "
+            "loads the committed snapshot and records the stamp, Alembic's version table at its "
+            "head and the checksum ledger of every revision file); *psql alone* loads the same file and nothing else (the floor); *replay* "
             "upgrades every revision through env.py, as the session did before. Both histories "
             "build the same schema: the long one adds 800 revisions that add a column to author "
             "or book and drop it again. Run in one process, as in the test session, after a "
-            f"warm-up; medians of {RUNS} alternating runs, each on a new empty database whose "
-            "creation is not timed.",
+            f"warm-up; medians of {runs} alternating runs, each on a new empty database whose "
+            "creation is not timed, after a CHECKPOINT.",
             "",
             table(header, rows),
             "",

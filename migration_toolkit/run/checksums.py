@@ -75,8 +75,12 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 
 
 def file_checksum(path: str | Path) -> str:
+    return checksum_of(Path(path).read_bytes())
+
+
+def checksum_of(content: bytes) -> str:
     # Line endings are normalised so a Windows checkout (autocrlf) is not an "edit".
-    return hashlib.sha256(Path(path).read_bytes().replace(b"\r\n", b"\n")).hexdigest()
+    return hashlib.sha256(content.replace(b"\r\n", b"\n")).hexdigest()
 
 
 def shown_path(path: str | Path) -> str:

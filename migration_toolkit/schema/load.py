@@ -29,7 +29,7 @@ from migration_toolkit.checks.connection import config_for, idle, run_on
 from migration_toolkit.config import current_project
 from migration_toolkit.errors import UserFacingError
 from migration_toolkit.revisions import VERSION_TABLE
-from migration_toolkit.run.checksums import file_checksum, ledger_sql
+from migration_toolkit.run.checksums import checksum_of, ledger_sql
 from migration_toolkit.schema import dump, snapshot
 
 # `revision = "abc"` and `down_revision = ...` as Alembic's templates write them.
@@ -43,6 +43,7 @@ class Revision:
     revision: str
     down: tuple[str, ...]
     path: Path
+    checksum: str
 
 
 def psql_load(url: URL, path: Path, then: str = "") -> None:
@@ -90,14 +91,16 @@ def read_graph(config: Config) -> dict[str, Revision] | None:
         return None
     graph: dict[str, Revision] = {}
     for path in sorted(versions.glob("*.py")):
+        text = path.read_bytes()
         found: dict[str, str] = {
-            match.group(1): match.group(2) for match in _ASSIGNMENT.finditer(path.read_text())
+            match.group(1): match.group(2)
+            for match in _ASSIGNMENT.finditer(text.decode("utf-8", "replace"))
         }
         revision = _ids(found.get("revision", ""))
         down = _ids(found.get("down_revision", ""))
         if not revision or len(revision) != 1 or down is None or revision[0] in graph:
             return None
-        graph[revision[0]] = Revision(revision[0], down, path)
+        graph[revision[0]] = Revision(revision[0], down, path, checksum_of(text))
     return graph
 
 
@@ -116,9 +119,7 @@ def stamp_sql(graph: dict[str, Revision], at: tuple[str, ...], schema: str | Non
     )
     name = f"{schema}.{VERSION_TABLE}" if schema else VERSION_TABLE
     rows = ", ".join(f"('{head}')" for head in at)
-    ledger = ledger_sql(
-        (item.revision, file_checksum(item.path), item.path.name) for item in graph.values()
-    )
+    ledger = ledger_sql((item.revision, item.checksum, item.path.name) for item in graph.values())
     return (
         "RESET search_path;\n"
         f"{str(CreateTable(table).compile(dialect=dialect)).strip()};\n"
@@ -159,6 +160,6 @@ def build(url: URL, path: Path | None = None) -> str:
         later = {rev.revision for rev in script.iterate_revisions("heads", at)} - set(at)
         command.upgrade(config, "heads")
         idle(connection)
-        return f"snapshot+{len(later)}" if later else "snapshot"
+        return f"snapshot+{len(later)}" if later else "snapshot, stamped by Alembic"
 
     return run_on(url, work)
