@@ -20,15 +20,17 @@ from tests.support import project as scratch_copies
 from tests.support.project import Project, copy_project
 
 # Tests by kind (`make test-quick` runs all but e2e): e2e make a scratch copy of the project
-# and run the real make there (these fixtures, or marked by hand); database tests use the
-# session's Postgres; unit tests neither.
+# and run the real make there (tests/workflow/, these fixtures, or marked by hand); database
+# tests use the session's Postgres; unit tests neither.
 E2E_FIXTURES = frozenset({"project", "scratch"})
+E2E_FOLDER = Path(__file__).parent / "workflow"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
-        if item.get_closest_marker("e2e") is not None or names & E2E_FIXTURES:
+        marked = item.get_closest_marker("e2e") is not None
+        if marked or names & E2E_FIXTURES or E2E_FOLDER in item.path.parents:
             item.add_marker(pytest.mark.e2e)
         elif "pg_server" in names:
             item.add_marker(pytest.mark.database)

@@ -51,6 +51,7 @@ def run(root: Path, url: URL, *args: str) -> Result:
     return Result(list(args), completed.returncode, completed.stdout, completed.stderr)
 
 
+@pytest.mark.e2e
 def test_the_toolkit_drives_a_second_project(second: tuple[Path, URL]) -> None:
     root, url = second
     generated = run(root, url, "-m", "alembic", "revision", "--autogenerate", "-m", "create item")
