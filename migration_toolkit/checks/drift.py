@@ -220,9 +220,9 @@ def check(base: str | None = None, say: Callable[[str], None] | None = None) -> 
         problems.append(stale)
     # With drift, `make migration` is the fix, and it rewrites the diagrams too.
     if not diffs:
-        pictures = snapshot.difference(
-            diagrams.current(), project.schema_docs, "make migration-diagrams", out
-        )
+        # `make migration-snapshot` rewrites both: one command to name when both are stale.
+        fix = "make migration-snapshot" if stale else "make migration-diagrams"
+        pictures = snapshot.difference(diagrams.current(), project.schema_docs, fix, out)
         if pictures:
             problems.append(pictures)
     if diffs:
