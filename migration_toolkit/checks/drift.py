@@ -34,6 +34,7 @@ from migration_toolkit.config import current_project
 from migration_toolkit.errors import UserFacingError
 from migration_toolkit.local import throwaway
 from migration_toolkit.local.postgres import server_answers
+from migration_toolkit.revisions import replaced_by
 from migration_toolkit.run import checksums
 from migration_toolkit.schema import diagrams, dump, snapshot
 from migration_toolkit.urls import describe, is_local
@@ -187,8 +188,6 @@ def changed_since(base: str | None) -> list[str]:
 
 
 def _squashed_ids(script: ScriptDirectory) -> set[str]:
-    from migration_toolkit.schema.squash import replaced_by
-
     return {item for revision in script.walk_revisions() for item in replaced_by(revision)}
 
 

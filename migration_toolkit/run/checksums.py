@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from migration_toolkit.config import current_project
 from migration_toolkit.errors import UserFacingError
-from migration_toolkit.revisions import VERSION_TABLE
+from migration_toolkit.revisions import VERSION_TABLE, replaced_by, squash_replacing
 from migration_toolkit.run.simple_query import SIMPLE
 
 CHECKSUM_TABLE = "alembic_checksum"
@@ -160,8 +160,6 @@ def check_heads_exist(script: ScriptDirectory, state: DatabaseState, where: str)
 def squashed_away(script: ScriptDirectory, revision: str, where: str) -> UserFacingError | None:
     """The error for a database at a revision a squash replaced (it is before the squash's
     own id, so the squash cannot continue from it); None if no squash replaced it."""
-    from migration_toolkit.schema.squash import squash_replacing
-
     squash = squash_replacing(script, revision)
     if squash is None:
         return None
@@ -176,8 +174,6 @@ def squashed_away(script: ScriptDirectory, revision: str, where: str) -> UserFac
 def squashed(script: ScriptDirectory, state: DatabaseState) -> list[str]:
     """Applied revisions now squashed: their recorded checksum is of the file the squash
     replaced (another file name), not an edit of the squash."""
-    from migration_toolkit.schema.squash import replaced_by
-
     found = []
     for revision in sorted(applied_revisions(script, state.heads) & state.recorded.keys()):
         script_ = _script(script, revision)

@@ -10,6 +10,7 @@ from alembic.script import Script, ScriptDirectory
 from sqlalchemy import MetaData
 
 from migration_toolkit.checks.connection import config_for
+from migration_toolkit.revisions import replaced_by
 
 TITLE = "# Schema\n"
 INTRO = (
@@ -42,8 +43,6 @@ def _doc(revision: Script) -> str:
 def revision_graph(script: ScriptDirectory) -> str:
     """A flowchart of the revisions, oldest at the top; merges and branches as Alembic sees
     them; the head(s) and squashed revisions marked."""
-    from migration_toolkit.schema.squash import replaced_by
-
     ordered = list(reversed(list(script.walk_revisions())))
     ids = {revision.revision: f"r{number}" for number, revision in enumerate(ordered, 1)}
     heads = set(script.get_heads())

@@ -36,13 +36,11 @@ from migration_toolkit.checks.connection import config_for, idle, run_on
 from migration_toolkit.config import current_project
 from migration_toolkit.errors import UserFacingError
 from migration_toolkit.local import throwaway
-from migration_toolkit.revisions import VERSION_TABLE
+from migration_toolkit.revisions import VERSION_TABLE, replaced_by
 from migration_toolkit.run.checksums import CHECKSUM_TABLE
 from migration_toolkit.schema import diagrams, dump, statements
 from migration_toolkit.schema import snapshot as schema_file
 
-# The squashed revision's module names the revisions it replaces, as Django's `replaces` does.
-REPLACES = "replaces"
 Say = Callable[[str], None]
 Transform = Callable[[list[str]], list[str]]
 
@@ -156,24 +154,6 @@ def downgrade() -> None:
     for statement in DROPS:
         op.execute(_sql(statement))
 '''
-
-
-def replaced_by(revision: Script) -> tuple[str, ...]:
-    """The ids a squashed revision replaces (its own id among them); () for any other."""
-    value = getattr(revision.module, REPLACES, ())
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, tuple | list):
-        return tuple(str(item) for item in value)
-    return ()
-
-
-def squash_replacing(script: ScriptDirectory, revision: str) -> Script | None:
-    """The squashed revision that replaced revision (an id no file has any more), if any."""
-    for candidate in script.walk_revisions():
-        if revision in replaced_by(candidate) and candidate.revision != revision:
-            return candidate
-    return None
 
 
 def _say(line: str) -> None:
