@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 
@@ -188,3 +189,23 @@ def test_make_migration_rewrites_it_and_the_check_holds_it_to_the_revisions(
     rechecked = scratch.make("migration-check")
     assert "table audit_note: created by the migrations, no model declares it" in rechecked.stderr
     assert "schema.sql" not in rechecked.output
+
+
+def test_the_graph_is_read_from_the_files_or_left_to_alembic(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    config = Config()
+    config.set_main_option("script_location", str(tmp_path))
+
+    def write(name: str, text: str) -> None:
+        (versions / f"{name}.py").write_text(text)
+
+    write("a", 'revision: str = "aaa"\ndown_revision: str | None = None\n')
+    write("b", "revision = 'bbb'\ndown_revision = 'aaa'  # the first\n")
+    write("c", 'revision = "ccc"\ndown_revision = "aaa"\n')
+    write("m", 'revision = "mmm"\ndown_revision = ("bbb", "ccc")\n')
+    graph = load.read_graph(config)
+    assert graph is not None and load.heads(graph) == ("mmm",)
+    assert graph["mmm"].down == ("bbb", "ccc")
+    write("x", "revision = make_id()\ndown_revision = 'mmm'\n")
+    assert load.read_graph(config) is None  # not a literal: Alembic's map decides
