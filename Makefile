@@ -158,7 +158,7 @@ test-quick: $(STAMP) ## The unit and database tests, not the end-to-end ones (jo
 
 .PHONY: bench
 bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed, test DBs from the snapshot (bench/results/)
-	@case "$${which:-all}" in all|load|speed|schema) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed|schema" >&2; exit 2;; esac
+	@case "$${which:-all}" in all|load|speed|schema|chaos) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed|schema|chaos" >&2; exit 2;; esac
 	$(RUN) python -m bench $${which:-all}
 
 .PHONY: lint

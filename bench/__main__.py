@@ -1,17 +1,18 @@
 """`make bench`: run the benchmarks, print their reports, write them to bench/results/.
 
-python -m bench [all|load|speed|schema]
+python -m bench [all|load|speed|schema|chaos]  (chaos is not in all: it checks, it does not time)
 """
 
 import argparse
+import os
 
-from bench import schema, speed, zero_downtime
+from bench import chaos, schema, speed, zero_downtime
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "which", nargs="?", default="all", choices=["all", "load", "speed", "schema"]
+        "which", nargs="?", default="all", choices=["all", "load", "speed", "schema", "chaos"]
     )
     which = parser.parse_args().which
     if which in ("all", "load"):
@@ -20,6 +21,8 @@ def main() -> None:
         print(speed.main(), flush=True)
     if which in ("all", "schema"):
         print(schema.main(), flush=True)
+    if which == "chaos":
+        print(chaos.main(int(os.environ.get("BENCH_TRIALS", "10"))), flush=True)
 
 
 if __name__ == "__main__":

@@ -266,6 +266,10 @@ def one_line_errors(url: Callable[[], URL] | None = None) -> Iterator[None]:
     try:
         yield
     except CommandError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, RevisionError) and "multiple revisions start" in str(cause).lower():
+            # Alembic words an ambiguous prefix as "Can't locate"; its cause lists the matches.
+            raise CommandError(f"{cause}: type more of the revision id") from exc
         hinted = _hint(str(exc))
         if hinted == str(exc):
             raise

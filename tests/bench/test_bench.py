@@ -56,7 +56,7 @@ def test_make_bench_refuses_an_unknown_benchmark(project: Project) -> None:
     result = project.make("bench", "which=everything")
     assert result.returncode == 2
     assert result.errors() == [
-        "error: unknown which=everything: make bench which=all|load|speed|schema"
+        "error: unknown which=everything: make bench which=all|load|speed|schema|chaos"
     ]
 
 

@@ -111,3 +111,35 @@ def test_the_toolkit_never_imports_the_app() -> None:
             if stripped.startswith(("import app", "from app")):
                 offenders.append(f"{path.relative_to(PROJECT_ROOT)}:{number}: {stripped}")
     assert offenders == []
+
+
+def test_no_private_attribute_of_a_library_is_touched() -> None:
+    """Only public interfaces of SQLAlchemy, asyncpg and Alembic: no `obj._name` anywhere in
+    the toolkit or the app except on our own objects (self, cls) and modules."""
+    import ast
+
+    found = []
+    for folder in ("migration_toolkit", "app"):
+        for path in (PROJECT_ROOT / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Attribute):
+                    continue
+                name = node.attr
+                if not name.startswith("_") or (name.startswith("__") and name.endswith("__")):
+                    continue
+                owner = node.value
+                if isinstance(owner, ast.Name) and owner.id in {"self", "cls"}:
+                    continue
+                found.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}: .{name}")
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "getattr":
+                    literal = node.args[1] if len(node.args) > 1 else None
+                    if (
+                        isinstance(literal, ast.Constant)
+                        and isinstance(literal.value, str)
+                        and literal.value.startswith("_")
+                        and not literal.value.endswith("__")
+                    ):
+                        found.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}: getattr")
+    assert found == []
