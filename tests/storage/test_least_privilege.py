@@ -167,6 +167,7 @@ async def test_without_the_statement_cache_no_prepared_statement_outlives_its_qu
         await uncached.dispose()
 
 
+@pytest.mark.e2e
 async def test_the_app_role_cannot_write_the_migration_bookkeeping(
     roles: Roles, tmp_path: Path
 ) -> None:
