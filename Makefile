@@ -58,6 +58,7 @@ migration: ## Generate a revision from the models: make migration msg="add autho
 	@test -n "$${msg:-}" || { echo 'error: missing msg: make migration msg="describe the change"' >&2; exit 2; }
 	@$(MAKE) -s $(STAMP)
 	@$(ALEMBIC) $(QUIET) $(X) $${rename:+-x "rename=$$rename"} revision --autogenerate --message="$$msg"
+	@$(TOOLKIT) snapshot --if-new-head
 
 .PHONY: migration-empty
 migration-empty: ## Write an empty revision to fill in by hand: make migration-empty msg="..."
@@ -90,6 +91,7 @@ migration-stamp: ## Mark the database as at rev without running anything: make m
 .PHONY: migration-merge
 migration-merge: $(STAMP) ## Merge several heads into one (msg="..." optional)
 	@$(ALEMBIC) $(QUIET) $(X) merge --message="$${msg:-merge heads}" heads
+	@$(TOOLKIT) snapshot --if-new-head
 
 .PHONY: migration-plan
 migration-plan: $(STAMP) ## Locks, work and durations of the pending revisions, read-only (threshold=1 out=plan.md traffic=2 probe=1)
@@ -126,6 +128,20 @@ migration-lint: $(STAMP) ## squawk each revision's SQL (base=<rev|git ref>: only
 migration-sql: $(STAMP) ## Print the SQL of the revisions, for review (rev=a:b, default all)
 	@$(TOOLKIT) sql $${rev:+"$$rev"}
 
+.PHONY: migration-snapshot
+migration-snapshot: $(STAMP) ## Rewrite the schema snapshot (schema.sql) and docs/schema.md from the revisions
+	@$(TOOLKIT) snapshot
+
+.PHONY: migration-diagrams
+migration-diagrams: $(STAMP) ## Rewrite docs/schema.md: ER diagram of the models, revision graph (Mermaid)
+	@$(TOOLKIT) diagrams
+
+.PHONY: migration-squash
+migration-squash: ## Replace the revisions base..rev with one, proven to build the same schema: make migration-squash rev=<id>
+	@test -n "$${rev:-}" || { echo 'error: missing rev: make migration-squash rev=<revision id> (every database must be at it or later)' >&2; exit 2; }
+	@$(MAKE) -s $(STAMP)
+	@$(TOOLKIT) squash "$$rev"
+
 .PHONY: migration-test
 migration-test: $(STAMP) ## Up one at a time to head, down to base, up again: schema must match
 	@$(TOOLKIT) roundtrip
@@ -144,9 +160,13 @@ serve: $(STAMP) ## Run the API with autoreload on http://127.0.0.1:8000 (port=..
 test: $(STAMP) ## Run the test suite against a throwaway Postgres (jobs=N workers, args=...)
 	$(RUN) pytest -n $${jobs:-2} $${args:-}
 
+.PHONY: test-quick
+test-quick: $(STAMP) ## The unit and database tests, not the end-to-end ones (jobs=N, args=...)
+	$(RUN) pytest -n $${jobs:-2} -m "not e2e" $${args:-}
+
 .PHONY: bench
-bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed, plan vs rehearsal (reports in bench/results/)
-	@case "$${which:-all}" in all|load|speed|plan|chaos) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed|plan|chaos" >&2; exit 2;; esac
+bench: $(STAMP) ## Benchmarks: zero downtime, migration speed, plan vs rehearsal, test DBs from the snapshot (bench/results/)
+	@case "$${which:-all}" in all|load|speed|plan|schema|chaos) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed|plan|schema|chaos" >&2; exit 2;; esac
 	$(RUN) python -m bench $${which:-all}
 
 .PHONY: lint

@@ -1,18 +1,21 @@
 """`make bench`: run the benchmarks, print their reports, write them to bench/results/.
 
-python -m bench [all|load|speed|plan|chaos]   (chaos is not in all: it checks, it does not time)
+python -m bench [all|load|speed|plan|schema|chaos]   (all runs all but chaos, which checks)
 """
 
 import argparse
 import os
 
-from bench import chaos, plan, speed, zero_downtime
+from bench import chaos, plan, schema, speed, zero_downtime
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "which", nargs="?", default="all", choices=["all", "load", "speed", "plan", "chaos"]
+        "which",
+        nargs="?",
+        default="all",
+        choices=["all", "load", "speed", "plan", "schema", "chaos"],
     )
     which = parser.parse_args().which
     if which in ("all", "load"):
@@ -21,6 +24,8 @@ def main() -> None:
         print(speed.main(), flush=True)
     if which in ("all", "plan"):
         print(plan.main(), flush=True)
+    if which in ("all", "schema"):
+        print(schema.main(), flush=True)
     if which == "chaos":
         print(chaos.main(int(os.environ.get("BENCH_TRIALS", "10"))), flush=True)
 

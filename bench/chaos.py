@@ -13,6 +13,7 @@ head with each revision logged exactly once. The report counts trials and surviv
 
 import os
 import random
+import secrets
 import signal
 import subprocess
 import tempfile
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from bench.common import Project, head_of, pg, scratch, server, table, write_report
+from bench.common import Project, head_of, pg, scratch, table, write_report
+from migration_toolkit.local.postgres import Cluster
 from tests.storage.safety_support import write_revision
 
 KINDS = ("sigkill", "terminate", "restart", "concurrent")
@@ -90,7 +92,7 @@ def _lock_holder(url: URL) -> int | None:
     return int(rows[0]["pid"]) if rows else None
 
 
-def trial(kind: str, project: Project, found: pg.Server, rng: random.Random) -> bool:
+def trial(kind: str, project: Project, cluster: Cluster, rng: random.Random) -> bool:
     url = project.database_url
     pg.execute(url, "CREATE TABLE IF NOT EXISTS chaos_log (revision text NOT NULL)")
     delay = rng.uniform(0.3, 2.5)
@@ -107,9 +109,9 @@ def trial(kind: str, project: Project, found: pg.Server, rng: random.Random) -> 
             holder = _lock_holder(url)
             if holder is not None:
                 pg.fetch(url, "SELECT pg_terminate_backend($1)", holder)
-        elif kind == "restart" and found.own_cluster is not None:
-            found.own_cluster.stop()
-            found.own_cluster.start()
+        elif kind == "restart":
+            cluster.stop()
+            cluster.start()
         run.wait(timeout=120)
     time.sleep(0.5)  # a killed client's session ends on the server's next check
     survived = _consistent(url)
@@ -117,26 +119,53 @@ def trial(kind: str, project: Project, found: pg.Server, rng: random.Random) -> 
     return survived and again.returncode == 0 and _consistent(url) and pg.version(url) == [R2]
 
 
+def _trials(
+    trials: int,
+    folder: Path,
+    found: pg.Server,
+    cluster: Cluster,
+    rng: random.Random,
+    counts: dict[str, list[int]],
+) -> None:
+    template = scratch(folder, found, "chaos")
+    _prepare(template)
+    base = head_of_base(template)
+    for number in range(trials):
+        for kind in KINDS:
+            project = Project(
+                root=template.root,
+                database_url=pg.create_database(found, prefix=f"chaos{number}"),
+            )
+            assert project.make("migrate", f"rev={base}").returncode == 0
+            counts[kind][0] += 1
+            counts[kind][1] += trial(kind, project, cluster, rng)
+            pg.drop_database(found, project.database_url)
+
+
 def main(trials: int = 10) -> str:
     rng = random.Random(20261130)
     counts: dict[str, list[int]] = {kind: [0, 0] for kind in KINDS}
     started = time.monotonic()
-    with server() as found, tempfile.TemporaryDirectory(prefix="bench-chaos-") as folder:
-        template = scratch(Path(folder), found, "chaos")
-        _prepare(template)
-        base = head_of_base(template)
-        for number in range(trials):
-            for kind in KINDS:
-                if kind == "restart" and found.own_cluster is None:
-                    continue
-                project = Project(
-                    root=template.root,
-                    database_url=pg.create_database(found, prefix=f"chaos{number}"),
-                )
-                assert project.make("migrate", f"rev={base}").returncode == 0
-                counts[kind][0] += 1
-                counts[kind][1] += trial(kind, project, found, rng)
-                pg.drop_database(found, project.database_url)
+    with tempfile.TemporaryDirectory(prefix="bench-chaos-") as folder:
+        # A cluster of its own: the restart trials stop and start it.
+        password = secrets.token_hex(12)
+        cluster = Cluster(data_dir=Path(folder) / "data", host="127.0.0.1", port=pg.free_port())
+        cluster.init("postgres", password)
+        cluster.start()
+        url = URL.create(
+            "postgresql+asyncpg",
+            username="postgres",
+            password=password,
+            host=cluster.host,
+            port=cluster.port,
+            database="postgres",
+        )
+        found = pg.Server(url=url, own=True)
+        try:
+            _trials(trials, Path(folder), found, cluster, rng, counts)
+        finally:
+            cluster.stop()
+    rows = [[kind, ran, ok, ran - ok] for kind, (ran, ok) in counts.items() if ran]
     rows = [[kind, ran, ok, ran - ok] for kind, (ran, ok) in counts.items() if ran]
     report = "\n".join(
         [

@@ -4,6 +4,9 @@
     python -m migration_toolkit lint [--base REF]    squawk over each revision's SQL
     python -m migration_toolkit sql [A:B]            the offline SQL of a range, for review
     python -m migration_toolkit roundtrip            up, down, up again: the schema must match
+    python -m migration_toolkit snapshot             write the schema snapshot and its diagrams
+    python -m migration_toolkit diagrams             write docs/schema.md only (no database)
+    python -m migration_toolkit squash REV           base..REV as one revision, proven equal
     python -m migration_toolkit start | stop         the project's own local Postgres
     python -m migration_toolkit plan [--threshold S] [--out FILE]       locks and durations
     python -m migration_toolkit rehearse [--max-rows N] [--out FILE]    the same, measured on a copy
@@ -102,6 +105,28 @@ def _plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--traffic", default="2", help="seconds to sample traffic (0: skip)")
 
 
+def cmd_snapshot(args: argparse.Namespace) -> None:
+    from migration_toolkit.schema import diagrams, snapshot
+
+    project = current_project()
+    if args.if_new_head and not snapshot.new_head(project.schema_file):
+        return  # `make migration` wrote nothing: the snapshot is as it was
+    snapshot.write(snapshot.build(say), project.schema_file, say)
+    snapshot.write(diagrams.current(), project.schema_docs, say)
+
+
+def cmd_diagrams(args: argparse.Namespace) -> None:
+    from migration_toolkit.schema import diagrams, snapshot
+
+    snapshot.write(diagrams.current(), current_project().schema_docs, say)
+
+
+def cmd_squash(args: argparse.Namespace) -> None:
+    from migration_toolkit.schema import squash
+
+    squash.squash(args.rev, say=say)
+
+
 def cmd_start(args: argparse.Namespace) -> None:
     import asyncio
 
@@ -151,6 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "roundtrip", help="up, down and up again one revision at a time (throwaway database)"
     ).set_defaults(func=cmd_roundtrip)
+    snap = sub.add_parser(
+        "snapshot", help="write the schema snapshot and docs/schema.md (throwaway database)"
+    )
+    snap.add_argument(
+        "--if-new-head", action="store_true", help="only when the head differs from the snapshot's"
+    )
+    snap.set_defaults(func=cmd_snapshot)
+    diagrams = sub.add_parser("diagrams", help="write docs/schema.md: ER diagram, revision graph")
+    diagrams.set_defaults(func=cmd_diagrams)
+    squash = sub.add_parser("squash", help="replace base..REV with one revision, proven equal")
+    squash.add_argument("rev")
+    squash.set_defaults(func=cmd_squash)
     sub.add_parser("start", help="start the project's own local Postgres").set_defaults(
         func=cmd_start
     )

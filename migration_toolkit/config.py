@@ -4,6 +4,9 @@
     alembic_ini = "alembic.ini"                    # where Alembic's own configuration is
     models = "app.models"                          # the package whose modules hold the tables
     database_url = "app.settings:migration_url"    # a function returning the migrations' URL
+    schema_file = "app/storage/schema.sql"         # the committed schema at head (pg_dump);
+                                                   # default: schema.sql beside the migrations
+    schema_docs = "docs/schema.md"                 # its pictures: ER diagram, revision graph
 
 The toolkit never imports the project's code by name: `models` is imported only by the
 commands that compare models with the database (autogenerate, the drift check), and
@@ -30,6 +33,8 @@ DEFAULTS: dict[str, str] = {
     "models": "app.models",
     "database_url": "app.settings:migration_url",
     "version_table_schema": "",
+    "schema_file": "",
+    "schema_docs": "docs/schema.md",
 }
 
 
@@ -46,6 +51,9 @@ class Project:
     models: str
     database_url: str
     version_table_schema: str | None = None
+    # Absolute once read from pyproject.toml (project_at).
+    schema_file: Path = Path("schema.sql")
+    schema_docs: Path = Path(DEFAULTS["schema_docs"])
 
     @property
     def local_dir(self) -> Path:
@@ -120,15 +128,35 @@ def _table(root: Path) -> dict[str, Any]:
     return dict(table)
 
 
+def _beside_migrations(alembic_ini: Path) -> Path:
+    """The default snapshot: schema.sql in the folder that holds Alembic's script_location."""
+    try:
+        location = Config(str(alembic_ini)).get_main_option("script_location")
+    except Exception:  # a missing or broken alembic.ini is reported by the command that needs it
+        location = None
+    folder = alembic_ini.parent / (location or "")
+    if not location or not folder.is_dir():  # none, or a package resource (pkg:folder)
+        return alembic_ini.parent / "schema.sql"
+    return folder.resolve().parent / "schema.sql"
+
+
 @lru_cache
 def project_at(root: Path) -> Project:
     values = {**DEFAULTS, **_table(root)}
+    alembic_ini = (root / str(values["alembic_ini"])).resolve()
+    schema_file = (
+        root / str(values["schema_file"])
+        if values["schema_file"]
+        else _beside_migrations(alembic_ini)
+    )
     return Project(
         root=root,
-        alembic_ini=(root / str(values["alembic_ini"])).resolve(),
+        alembic_ini=alembic_ini,
         models=str(values["models"]),
         database_url=str(values["database_url"]),
         version_table_schema=str(values["version_table_schema"]) or None,
+        schema_file=schema_file,
+        schema_docs=root / str(values["schema_docs"]),
     )
 
 

@@ -4,13 +4,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from alembic.config import Config
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from migration_toolkit.config import current_project, find_root, project_at
 
 VERSION_TABLE = "alembic_version"
+# A squashed revision's module names the revisions it replaces, as Django's `replaces` does
+# (make migration-squash, migration_toolkit/schema/squash.py).
+REPLACES = "replaces"
 
 
 def alembic_config(root: Path | None = None) -> Config:
@@ -32,3 +35,21 @@ async def database_revisions(connection: AsyncConnection) -> tuple[str, ...]:
         return ()
     result = await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
     return tuple(sorted(row[0] for row in result))
+
+
+def replaced_by(revision: Script) -> tuple[str, ...]:
+    """The ids a squashed revision replaces (its own id among them); () for any other."""
+    value = getattr(revision.module, REPLACES, ())
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple | list):
+        return tuple(str(item) for item in value)
+    return ()
+
+
+def squash_replacing(script: ScriptDirectory, revision: str) -> Script | None:
+    """The squashed revision that replaced revision (an id no file has any more), if any."""
+    for candidate in script.walk_revisions():
+        if revision in replaced_by(candidate) and candidate.revision != revision:
+            return candidate
+    return None

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -15,8 +14,34 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.main import create_app
 from app.storage.database import get_session
 from migration_toolkit.revisions import alembic_config
+from migration_toolkit.schema import load
 from tests.support import pg
+from tests.support import project as scratch_copies
 from tests.support.project import Project, copy_project
+
+# Tests by kind (`make test-quick` runs all but e2e): e2e make a scratch copy of the project
+# and run the real make there (tests/workflow/, these fixtures, or marked by hand); database
+# tests use the session's Postgres; unit tests neither.
+E2E_FIXTURES = frozenset({"project", "scratch"})
+E2E_FOLDER = Path(__file__).parent / "workflow"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        marked = item.get_closest_marker("e2e") is not None
+        if marked or names & E2E_FIXTURES or E2E_FOLDER in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+        elif "pg_server" in names:
+            item.add_marker(pytest.mark.database)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before the test's fixtures: a scratch copy made by a test not marked e2e is refused.
+    scratch_copies.scratch_allowed = item.get_closest_marker("e2e") is not None
 
 
 @pytest.fixture(scope="session")
@@ -58,11 +83,34 @@ async def run_alembic(url: URL, action: Callable[[Config], None]) -> None:
 
 
 @pytest.fixture(scope="session")
-async def migrated_url(new_database: Callable[[], URL]) -> URL:
-    """A database built by the migrations (never create_all), shared by the API tests."""
+def template_url(new_database: Callable[[], URL]) -> URL:
+    """The schema at head, built once per session: the committed snapshot loaded by psql and
+    stamped (its later revisions upgraded, if any), never create_all. Only ever cloned:
+    tests about migrations replay them on a database of their own (new_database)."""
     url = new_database()
-    await run_alembic(url, lambda config: command.upgrade(config, "head"))
+    load.build(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def migrated_database(pg_server: pg.Server, template_url: URL) -> Iterator[Callable[[], URL]]:
+    """A factory of fresh databases at head, each a copy of the template, dropped at the end."""
+    created: list[URL] = []
+
+    def make() -> URL:
+        url = pg.create_database(pg_server, prefix="migrated", template=template_url)
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        pg.drop_database(pg_server, url)
+
+
+@pytest.fixture(scope="session")
+def migrated_url(migrated_database: Callable[[], URL]) -> URL:
+    """A database at head shared by the API tests (each test in a transaction rolled back)."""
+    return migrated_database()
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,20 @@
 """`make migration-check`: the models and the migrations describe the same schema.
 
 Fails, naming what differs, on: more than one head; a table model not on the migrations'
-MetaData; an applied revision edited since (the configured database's checksum ledger, read
-only; with base=<git ref>, also a revision file changed since that ref); any difference
-autogenerate finds between the models and a throwaway database migrated to head. A table the
-migrations create that no model declares is such a difference: every table has a model.
+MetaData; a schema snapshot (schema.sql) or docs/schema.md that is not what the code
+builds (with the diff); an applied revision edited since (the configured database's checksum
+ledger, read only; with base=<git ref>, also a revision file changed since that ref); any
+difference autogenerate finds between the models and a throwaway database migrated to head.
+A table the migrations create that no model declares is such a difference: every table has a
+model.
 """
 
 import importlib
+import re
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -30,7 +34,9 @@ from migration_toolkit.config import current_project
 from migration_toolkit.errors import UserFacingError
 from migration_toolkit.local import throwaway
 from migration_toolkit.local.postgres import server_answers
+from migration_toolkit.revisions import replaced_by
 from migration_toolkit.run import bookkeeping, checksums
+from migration_toolkit.schema import diagrams, dump, snapshot
 from migration_toolkit.urls import describe, is_local
 
 
@@ -176,16 +182,32 @@ def changed_since(base: str | None) -> list[str]:
         raise UserFacingError(
             f"base={base} is not a git ref here: use a branch such as origin/main, or leave it out"
         )
+    squashed = _squashed_ids(ScriptDirectory.from_config(config_for()))
     problems = []
     for line in listed.stdout.splitlines():
         status, _, path = line.partition("\t")
         if status in {"M", "D"} and path.endswith(".py"):
+            if _revision_at(root, base, path) in squashed:
+                continue  # replaced by a squashed revision (make migration-squash)
             verb = "edited" if status == "M" else "deleted"
             problems.append(
                 f"{path} was {verb} but {base} has it already (applied revisions do not change): "
                 "restore it and put the change in a new revision (`make migration msg=...`)"
             )
     return problems
+
+
+def _squashed_ids(script: ScriptDirectory) -> set[str]:
+    return {item for revision in script.walk_revisions() for item in replaced_by(revision)}
+
+
+def _revision_at(root: Path, ref: str, path: str) -> str | None:
+    """The revision id a file declared at a git ref."""
+    shown = subprocess.run(
+        ["git", "show", f"{ref}:{path}"], cwd=root, capture_output=True, text=True, check=False
+    )
+    found = re.search(r"^revision(?:: str)? = [\"']([^\"']+)[\"']", shown.stdout, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def check(base: str | None = None, say: Callable[[str], None] | None = None) -> None:
@@ -198,8 +220,20 @@ def check(base: str | None = None, say: Callable[[str], None] | None = None) -> 
     problems.extend(unregistered_tables(current_project().models))
     problems.extend(changed_since(base))
     problems.extend(edited_applied_revisions(out))
-    with throwaway.database(out) as url:
+    project = current_project()
+    with throwaway.database(out, major=dump.pg_dump_major()) as url:
         diffs = run_on(url, _compare)
+        built = snapshot.render(url, snapshot.code_heads())
+    stale = snapshot.difference(built, project.schema_file, "make migration-snapshot", out)
+    if stale:
+        problems.append(stale)
+    # With drift, `make migration` is the fix, and it rewrites the diagrams too.
+    if not diffs:
+        # `make migration-snapshot` rewrites both: one command to name when both are stale.
+        fix = "make migration-snapshot" if stale else "make migration-diagrams"
+        pictures = snapshot.difference(diagrams.current(), project.schema_docs, fix, out)
+        if pictures:
+            problems.append(pictures)
     if diffs:
         for diff in diffs:
             out(f"  {describe_diff(diff)}")
@@ -214,4 +248,7 @@ def check(base: str | None = None, say: Callable[[str], None] | None = None) -> 
         for problem in problems:
             out(f"- {problem}")
         raise UserFacingError(f"migration-check found {len(problems)} problems, listed above")
-    print("migration-check: models and migrations agree; one head; every table model registered")
+    print(
+        "migration-check: models and migrations agree; one head; every table model registered; "
+        "the schema snapshot and its diagrams are current"
+    )

@@ -5,6 +5,9 @@ Where it lives, first match wins:
 2. the configured server (DATABASE_URL / DB_*), when it is on this machine and answers:
    a new database beside the developer's, dropped afterwards;
 3. a Postgres started for the occasion from local_postgres.Cluster, stopped afterwards.
+
+This is the one place a throwaway server is started (own_server): the checks, `make ci`, the
+schema snapshot and the test session (tests/support/pg.py) all come here.
 """
 
 import asyncio
@@ -52,21 +55,43 @@ async def _execute(server: URL, statement: str) -> None:
         await connection.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 
 
+async def _server_major(server: URL) -> int:
+    connection = await asyncpg.connect(
+        user=server.username,
+        password=server.password,
+        host=server.host,
+        port=server.port or 5432,
+        database=server.database,
+        timeout=10,
+    )
+    try:
+        return int(connection.get_server_version().major)
+    finally:
+        await connection.close()
+
+
+def server_major(server: URL) -> int:
+    """The major version of the Postgres at server (18 for 18.1)."""
+    return asyncio.run(_server_major(server))
+
+
 @contextmanager
-def own_server(say: Say) -> Iterator[URL]:
+def own_server(say: Say, user: str = "postgres") -> Iterator[URL]:
+    """A fresh cluster of the server binaries here, on a free port, password-protected,
+    stopped and removed at the end."""
     password = secrets.token_hex(12)
     with tempfile.TemporaryDirectory(prefix="migration-check-") as folder:
-        cluster = Cluster(data_dir=Path(folder) / "data", host="127.0.0.1", port=_free_port())
+        cluster = Cluster(data_dir=Path(folder) / "data", host="127.0.0.1", port=free_port())
         say(f"starting a throwaway Postgres on {cluster.host}:{cluster.port}")
         try:
-            cluster.init("postgres", password)
+            cluster.init(user, password)
             cluster.start()
         except LocalPostgresError as exc:
             raise UserFacingError(
@@ -75,7 +100,7 @@ def own_server(say: Say) -> Iterator[URL]:
         try:
             yield URL.create(
                 "postgresql+asyncpg",
-                username="postgres",
+                username=user,
                 password=password,
                 host=cluster.host,
                 port=cluster.port,
@@ -146,11 +171,45 @@ def _drop(maintenance: URL, url: URL) -> None:
 
 
 @contextmanager
-def database(say: Say = _say) -> Iterator[URL]:
-    """An empty database nobody else uses, dropped at the end whatever happens."""
+def database(say: Say = _say, major: int | None = None) -> Iterator[URL]:
+    """An empty database nobody else uses, dropped at the end whatever happens.
+
+    With major, on a server of that major version: the usual one when it is, else a cluster
+    of the binaries here started for it (pg_dump's output depends on the server's version).
+    """
+    with databases(1, say, major) as (url,):
+        yield url
+
+
+@contextmanager
+def databases(count: int, say: Say = _say, major: int | None = None) -> Iterator[tuple[URL, ...]]:
+    """count empty databases on one server (as database() chooses it), all dropped at the end."""
     with server(say) as maintenance:
-        url = _create(maintenance)
+        if major is not None and _major_or_none(maintenance) != major:
+            with own_server(say) as own, _all_created(own, count) as urls:
+                yield urls
+            return
+        with _all_created(maintenance, count) as urls:
+            yield urls
+
+
+def _major_or_none(server: URL) -> int | None:
+    try:
+        return server_major(server)
+    except (OSError, asyncpg.PostgresError):
         try:
-            yield url
-        finally:
+            return server_major(server.set(database="postgres"))
+        except (OSError, asyncpg.PostgresError):
+            return None
+
+
+@contextmanager
+def _all_created(maintenance: URL, count: int) -> Iterator[tuple[URL, ...]]:
+    urls: list[URL] = []
+    try:
+        for _ in range(count):
+            urls.append(_create(maintenance))
+        yield tuple(urls)
+    finally:
+        for url in urls:
             _drop(maintenance, url)

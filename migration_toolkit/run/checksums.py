@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from migration_toolkit.config import current_project
 from migration_toolkit.errors import UserFacingError
-from migration_toolkit.revisions import VERSION_TABLE
+from migration_toolkit.revisions import VERSION_TABLE, replaced_by, squash_replacing
 from migration_toolkit.run.simple_query import SIMPLE
 
 CHECKSUM_TABLE = "alembic_checksum"
@@ -51,6 +51,16 @@ _UPSERT = (
 _DELETE = f"DELETE FROM {CHECKSUM_TABLE} WHERE revision IN ({{revisions}})"
 
 
+def ledger_sql(rows: Iterable[tuple[str, str, str]]) -> str:
+    """The ledger as plain SQL (revision, checksum, file name rows): what the steps of a run
+    would write, for a database built without one (the test session's, from the snapshot)."""
+    values = ", ".join(
+        "(" + ", ".join("'" + value.replace("'", "''") + "'" for value in row) + ")" for row in rows
+    )
+    create = str(_CREATE.text) + ";\n"
+    return create + (_UPSERT.format(rows=values) + ";\n" if values else "")
+
+
 class EditedRevisionError(UserFacingError):
     """The file of an applied revision changed since it was applied."""
 
@@ -65,8 +75,12 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 
 
 def file_checksum(path: str | Path) -> str:
+    return checksum_of(Path(path).read_bytes())
+
+
+def checksum_of(content: bytes) -> str:
     # Line endings are normalised so a Windows checkout (autocrlf) is not an "edit".
-    return hashlib.sha256(Path(path).read_bytes().replace(b"\r\n", b"\n")).hexdigest()
+    return hashlib.sha256(content.replace(b"\r\n", b"\n")).hexdigest()
 
 
 def shown_path(path: str | Path) -> str:
@@ -138,7 +152,36 @@ def check_heads_exist(script: ScriptDirectory, state: DatabaseState, where: str)
     check_map(script, state, where)
     for head in state.heads:
         if _script(script, head) is None:
-            raise missing_revision(head, state.recorded.get(head), where)
+            raise squashed_away(script, head, where) or missing_revision(
+                head, state.recorded.get(head), where
+            )
+
+
+def squashed_away(script: ScriptDirectory, revision: str, where: str) -> UserFacingError | None:
+    """The error for a database at a revision a squash replaced (it is before the squash's
+    own id, so the squash cannot continue from it); None if no squash replaced it."""
+    squash = squash_replacing(script, revision)
+    if squash is None:
+        return None
+    shown = shown_path(squash.path) if squash.path else squash.revision
+    return MissingRevisionError(
+        f"{where} is at revision {revision}, which squash {squash.revision} ({shown}) replaced: "
+        f"upgrade it to {squash.revision} with a checkout from before the squash "
+        f"(`git log -- {shown}` finds it), then run `make migrate` here; nothing was changed"
+    )
+
+
+def squashed(script: ScriptDirectory, state: DatabaseState) -> list[str]:
+    """Applied revisions now squashed: their recorded checksum is of the file the squash
+    replaced (another file name), not an edit of the squash."""
+    found = []
+    for revision in sorted(applied_revisions(script, state.heads) & state.recorded.keys()):
+        script_ = _script(script, revision)
+        if script_ is None or script_.path is None or not replaced_by(script_):
+            continue
+        if state.recorded[revision].filename != Path(script_.path).name:
+            found.append(revision)
+    return found
 
 
 def missing_revision(revision: str, recorded: Recorded | None, where: str) -> MissingRevisionError:
@@ -163,7 +206,8 @@ def verify(
             "so there is nothing to accept: drop accept-edited"
         )
     edited: list[str] = []
-    for revision in sorted(applied & state.recorded.keys()):
+    renewed = set(squashed(script, state))
+    for revision in sorted((applied & state.recorded.keys()) - renewed):
         found = _script(script, revision)
         assert found is not None and found.path is not None  # applied ones are in the map
         if file_checksum(found.path) != state.recorded[revision].checksum:

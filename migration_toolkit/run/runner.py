@@ -275,7 +275,8 @@ def run_migrations() -> None:
         if not state.heads and run.steps:
             _refuse_unmanaged(connection, run)
         accepted = checksums.verify(script, state, run.options.accept_edited, run.where)
-        unrecorded = run.ledger.unrecorded(state.heads)
+        # A revision now squashed: its checksum becomes the squash file's.
+        unrecorded = run.ledger.unrecorded(state.heads) | set(checksums.squashed(script, state))
     _guard(run, script, connection, kind)
     for revision in accepted:
         say(f"accepted the edited file of applied revision {revision}: its checksum is updated")

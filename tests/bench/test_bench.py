@@ -4,6 +4,7 @@ import sys
 
 from alembic.script import ScriptDirectory
 
+from bench.schema import write_churn
 from bench.speed import REVISIONS, plain_alembic, write_revisions
 from bench.zero_downtime import longest_stall, percentile
 from migration_toolkit.revisions import alembic_config
@@ -55,5 +56,17 @@ def test_make_bench_refuses_an_unknown_benchmark(project: Project) -> None:
     result = project.make("bench", "which=everything")
     assert result.returncode == 2
     assert result.errors() == [
-        "error: unknown which=everything: make bench which=all|load|speed|plan|chaos"
+        "error: unknown which=everything: make bench which=all|load|speed|plan|schema|chaos"
     ]
+
+
+def test_churn_revisions_lengthen_the_history_not_the_schema(project: Project) -> None:
+    # bench/schema.py's long history: the same schema at head as the short one.
+    write_revisions(project, 3)
+    write_churn(project, 6)
+    script = ScriptDirectory.from_config(alembic_config(project.root / "alembic.ini"))
+    assert script.get_heads() == [f"{REVISIONS + 6:012x}"]
+    result = project.make("migrate")
+    assert result.returncode == 0, result.output
+    for table in ("author", "book"):
+        assert not [name for name in pg.columns(project.database_url, table) if "churn" in name]

@@ -100,8 +100,11 @@ def test_two_heads_and_unregistered_models_are_all_listed(project: Project) -> N
     ):
         result = project.make("migration-check")
     assert result.returncode != 0
-    assert result.errors() == ["error: migration-check found 4 problems, listed above"]
+    assert result.errors() == ["error: migration-check found 5 problems, listed above"]
     assert "- more than one head (0b0000000001, 0b0000000002)" in result.stderr
+    # The two new heads are not in the committed snapshot either: its diff shows them.
+    assert "+-- Heads: 0b0000000001, 0b0000000002" in result.stderr
+    assert "- app/storage/schema.sql is out of date (diff above)" in result.stderr
     assert "make migration-merge" in result.stderr
     assert "table 'legacy' in app.models.legacy is on a MetaData of its own" in result.stderr
     assert "table 'tag' in app.models.extra.tag is not reached by `import app.models`" in (
@@ -139,7 +142,7 @@ def test_a_merged_revision_changed_on_the_branch_is_named(project: Project) -> N
     git("commit", "--quiet", "-m", "main")
     path = next(p for p in project.versions() if FIRST in p.name)
     relative = str(path.relative_to(project.root))
-    with edited(project, relative, '"""create author and book', '"""create authors and books'):
+    with edited(project, relative, "def upgrade() -> None:", "def upgrade() -> None:  # hm"):
         result = project.make("migration-check", "base=HEAD")
     assert result.returncode != 0
     assert result.errors() == [

@@ -177,6 +177,7 @@ def test_a_concurrent_index_in_an_autocommit_block_is_clean(project: Project) ->
     assert result.returncode == 0, result.output
 
 
+@pytest.mark.e2e
 def test_make_migration_prints_the_findings_of_the_new_revision(
     tmp_path: Path, new_database: Callable[[], URL]
 ) -> None:

@@ -13,6 +13,7 @@ from tests.support.project import Project, copy_project
 NOBODY = make_url("postgresql+asyncpg://postgres:x@127.0.0.1:1/app")
 
 
+@pytest.mark.e2e
 def test_the_whole_history_by_default_with_no_database(tmp_path: Path) -> None:
     project = Project(root=copy_project(tmp_path / "project"), database_url=NOBODY)
     result = project.make("migration-sql")

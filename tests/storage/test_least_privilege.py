@@ -86,6 +86,7 @@ async def api(engine: AsyncEngine) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
+@pytest.mark.e2e
 async def test_app_role_has_data_rights_only_and_the_api_works(
     roles: Roles, app_engine: AsyncEngine, tmp_path: Path
 ) -> None:
@@ -116,6 +117,7 @@ async def test_app_role_has_data_rights_only_and_the_api_works(
         assert ready.status_code == 200, ready.text
 
 
+@pytest.mark.e2e
 async def test_ready_is_503_while_the_database_is_behind_or_ahead(
     roles: Roles, app_engine: AsyncEngine, tmp_path: Path
 ) -> None:
@@ -165,6 +167,7 @@ async def test_without_the_statement_cache_no_prepared_statement_outlives_its_qu
         await uncached.dispose()
 
 
+@pytest.mark.e2e
 async def test_the_app_role_cannot_write_the_migration_bookkeeping(
     roles: Roles, tmp_path: Path
 ) -> None:

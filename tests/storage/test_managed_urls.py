@@ -119,6 +119,7 @@ async def test_the_app_honours_sslmode(ssl_server: URL, plain_server: URL) -> No
     assert "SSL" in str(refused.value) or "ssl" in str(refused.value)
 
 
+@pytest.mark.e2e
 def test_migrations_honour_sslmode_and_refuse_unknown_parameters(
     ssl_server: URL, plain_server: URL, tmp_path: Path
 ) -> None:

@@ -1,26 +1,26 @@
 """A real Postgres for the test session, and throwaway databases on it.
 
-With TEST_DATABASE_URL set, its server is used; otherwise the session starts its own cluster
-(the same code `make start` uses) on a free port, with password authentication, and stops it.
+With TEST_DATABASE_URL set, its server is used; otherwise the session starts its own cluster,
+with password authentication, through the toolkit's one implementation of a throwaway server
+(migration_toolkit.local.throwaway.own_server), and stops it. Databases are created and
+dropped by pytest-postgresql's DatabaseJanitor, cloned from a template where one is given.
 """
 
 import asyncio
 import os
 import secrets
-import socket
-import tempfile
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy.engine import URL
 
 from app.settings import parse_database_url
-from migration_toolkit.local.postgres import Cluster
+from migration_toolkit.local import throwaway
 
 T = TypeVar("T")
 
@@ -30,39 +30,22 @@ class Server:
     """Where test databases live; `url` points at its maintenance database."""
 
     url: URL
-    own_cluster: Cluster | None
+    # True when the session started it (it checks passwords, and it is ours to break).
+    own: bool
 
     def database_url(self, name: str) -> URL:
         return self.url.set(database=name)
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    return throwaway.free_port()
 
 
 @contextmanager
 def own_cluster(user: str = "postgres") -> Iterator[Server]:
     """A fresh cluster in a temporary folder, password-protected, stopped at the end."""
-    password = "pw-" + secrets.token_hex(8)
-    with tempfile.TemporaryDirectory(prefix="bookshelf-pg-") as folder:
-        cluster = Cluster(data_dir=Path(folder) / "data", host="127.0.0.1", port=free_port())
-        cluster.init(user, password)
-        cluster.start()
-        try:
-            url = URL.create(
-                "postgresql+asyncpg",
-                username=user,
-                password=password,
-                host=cluster.host,
-                port=cluster.port,
-                database="postgres",
-            )
-            yield Server(url=url, own_cluster=cluster)
-        finally:
-            cluster.stop()
+    with throwaway.own_server(lambda _line: None, user=user) as url:
+        yield Server(url=url, own=True)
 
 
 @contextmanager
@@ -70,10 +53,34 @@ def test_server() -> Iterator[Server]:
     configured = os.environ.get("TEST_DATABASE_URL")
     if configured:
         url = parse_database_url(configured, name="TEST_DATABASE_URL")
-        yield Server(url=url.set(database="postgres"), own_cluster=None)
+        yield Server(url=url.set(database="postgres"), own=False)
         return
     with own_cluster() as server:
         yield server
+
+
+def janitor(server: Server, name: str, template: str | None = None) -> DatabaseJanitor:
+    return DatabaseJanitor(
+        user=server.url.username or "postgres",
+        password=server.url.password,
+        host=server.url.host or "127.0.0.1",
+        port=server.url.port or 5432,
+        dbname=name,
+        template_dbname=template,
+        maintenance_dbname=server.url.database or "postgres",
+        connection_timeout=10,
+    )
+
+
+def create_database(server: Server, prefix: str = "test", template: URL | None = None) -> URL:
+    """A new database; a copy of template's (CREATE DATABASE ... TEMPLATE) when given."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    janitor(server, name, template.database if template is not None else None).init()
+    return server.database_url(name)
+
+
+def drop_database(server: Server, url: URL) -> None:
+    janitor(server, url.database or "").drop()
 
 
 async def connect(url: URL) -> asyncpg.Connection:
@@ -125,16 +132,6 @@ def execute(url: URL, *statements: str) -> None:
 
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def create_database(server: Server, prefix: str = "test") -> URL:
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    execute(server.url, f"CREATE DATABASE {quote(name)}")
-    return server.database_url(name)
-
-
-def drop_database(server: Server, url: URL) -> None:
-    execute(server.url, f"DROP DATABASE IF EXISTS {quote(url.database or '')} WITH (FORCE)")
 
 
 def columns(url: URL, table: str) -> dict[str, dict[str, Any]]:

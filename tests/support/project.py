@@ -26,8 +26,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = Path("app/storage/migrations/versions")
 
 
+# Set per test by tests/conftest.py: only tests marked e2e make scratch copies (so that
+# `make test-quick`, which leaves them out, is quick). Elsewhere (bench/) always allowed.
+scratch_allowed = True
+
+
 def copy_project(destination: Path) -> Path:
     """Copy the source tree (not the venv, caches or local data) to destination."""
+    if not scratch_allowed:
+        raise RuntimeError("a test that makes a scratch copy is end to end: mark it e2e")
     shutil.copytree(
         PROJECT_ROOT, destination, ignore=lambda _dir, names: [n for n in names if n in _SKIP]
     )

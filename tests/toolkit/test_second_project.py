@@ -51,6 +51,7 @@ def run(root: Path, url: URL, *args: str) -> Result:
     return Result(list(args), completed.returncode, completed.stdout, completed.stderr)
 
 
+@pytest.mark.e2e
 def test_the_toolkit_drives_a_second_project(second: tuple[Path, URL]) -> None:
     root, url = second
     generated = run(root, url, "-m", "alembic", "revision", "--autogenerate", "-m", "create item")
@@ -67,6 +68,16 @@ def test_the_toolkit_drives_a_second_project(second: tuple[Path, URL]) -> None:
     assert {row["revision"] for row in pg.fetch(url, "SELECT revision FROM alembic_checksum")} == (
         set(pg.version(url))
     )
+
+    # Without its schema snapshot the check fails, naming the command that writes it.
+    unsnapshotted = run(root, url, "-m", "migration_toolkit", "check")
+    assert unsnapshotted.returncode != 0
+    assert "schema.sql is missing: run `make migration-snapshot`" in unsnapshotted.output
+    snapshotted = run(root, url, "-m", "migration_toolkit", "snapshot")
+    assert snapshotted.returncode == 0, snapshotted.output
+    # Beside its migrations folder, as no setting says otherwise; the pictures in docs/.
+    assert "CREATE TABLE public.item" in (root / "schema.sql").read_text()
+    assert "erDiagram" in (root / "docs" / "schema.md").read_text()
 
     checked = run(root, url, "-m", "migration_toolkit", "check")
     assert checked.returncode == 0, checked.output

@@ -35,7 +35,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory, new_database: Callable[[],
 @pytest.fixture(scope="module")
 def password_server(pg_server: pg.Server) -> Iterator[pg.Server]:
     """A server that checks passwords: the session's own cluster, else a fresh one."""
-    if pg_server.own_cluster is not None:
+    if pg_server.own:
         yield pg_server
         return
     with pg.own_cluster() as server:

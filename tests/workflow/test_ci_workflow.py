@@ -10,6 +10,8 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
+from migration_toolkit.local import throwaway
+from migration_toolkit.schema import dump
 from tests.support import pg
 from tests.support.project import PROJECT_ROOT, Project, copy_project
 
@@ -104,7 +106,10 @@ def test_the_checks_use_the_server_ci_names(pg_server: pg.Server, tmp_path: Path
     )
     result = project.make("migration-check")
     assert result.returncode == 0, result.output
-    assert "starting a throwaway Postgres" not in result.output
+    # The snapshot is dumped from a server of pg_dump's major version: any other one (the
+    # machine's older Postgres as TEST_DATABASE_URL, say) makes the check start one of ours.
+    if throwaway.server_major(pg_server.url) == dump.pg_dump_major():
+        assert "starting a throwaway Postgres" not in result.output
 
 
 @pytest.mark.parametrize("target", ["migration-check", "migration-lint", "migration-test", "ci"])
