@@ -15,6 +15,9 @@ from tests.support import pg
 from tests.support.dump import dump_fingerprint
 from tests.support.project import Project, copy_project
 
+# Each drives the real make in a scratch copy of the project.
+pytestmark = pytest.mark.e2e
+
 ONLINE = revision_text(
     "d10000000001",
     FIRST,
