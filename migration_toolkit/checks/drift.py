@@ -24,6 +24,7 @@ from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from migration_toolkit import history
 from migration_toolkit.checks.connection import config_for, idle, run_on
 from migration_toolkit.checks.registry import unregistered_tables
 from migration_toolkit.config import current_project
@@ -104,17 +105,12 @@ def models_metadata() -> MetaData:
             )
         return metadata
 
-    return load_models(load)
+    # The registry's problems are listed with the others by check().
+    return load_models(load, registered=False)
 
 
 def heads_problem() -> str | None:
-    heads = ScriptDirectory.from_config(config_for()).get_heads()
-    if len(heads) > 1:
-        return (
-            f"more than one head ({', '.join(sorted(heads))}): run `make migration-merge` "
-            "to join them into one"
-        )
-    return None
+    return history.heads_problem(ScriptDirectory.from_config(config_for()))
 
 
 def edited_applied_revisions(say: Callable[[str], None]) -> list[str]:
@@ -181,6 +177,9 @@ def changed_since(base: str | None) -> list[str]:
 def check(base: str | None = None, say: Callable[[str], None] | None = None) -> None:
     out = say or (lambda line: print(line, file=sys.stderr))
     problems: list[str] = []
+    duplicated = history.duplicate_problem(ScriptDirectory.from_config(config_for()))
+    if duplicated is not None:
+        raise UserFacingError(duplicated)  # no history to compare with until it is fixed
     heads = heads_problem()
     if heads:
         problems.append(heads)

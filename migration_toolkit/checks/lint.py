@@ -21,6 +21,7 @@ from typing import TextIO
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
+from migration_toolkit import history
 from migration_toolkit.checks.advice import advice_for
 from migration_toolkit.checks.connection import config_for
 from migration_toolkit.checks.offline_sql import per_revision
@@ -113,7 +114,7 @@ def _git_paths(ref: str) -> set[str] | None:
 def select(script: ScriptDirectory, base: str | None) -> list[Script]:
     """Revisions after base (a revision, or a git ref whose versions/ counts as known), oldest
     first; all of them without a base."""
-    everything = list(reversed(list(script.walk_revisions())))
+    everything = history.ordered(script)
     if not base:
         return everything
     try:
@@ -121,7 +122,7 @@ def select(script: ScriptDirectory, base: str | None) -> list[Script]:
     except CommandError:
         found = None
     if found is not None:
-        newer = {rev.revision for rev in script.iterate_revisions("heads", found.revision)}
+        newer = history.descendants(script, found.revision)
         return [rev for rev in everything if rev.revision in newer]
     known = _git_paths(base)
     if known is None:
@@ -188,6 +189,9 @@ def run_squawk(sql_by_revision: dict[str, str], paths: dict[str, str]) -> list[F
 def lint(base: str | None = None, only: Iterable[str] | None = None) -> Report:
     """Lint the revisions after base (or those named in only), each on its own."""
     script = ScriptDirectory.from_config(config_for())
+    duplicated = history.duplicate_problem(script)
+    if duplicated is not None:
+        raise UserFacingError(duplicated)
     chosen = select(script, base)
     if only is not None:
         wanted = set(only)

@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
+from migration_toolkit import history
 from migration_toolkit.checks.connection import config_for
 from migration_toolkit.errors import UserFacingError
 
@@ -48,6 +50,9 @@ def downgrade_sql(revision_range: str) -> str:
 
 def range_sql(revision_range: str = "base:heads") -> str:
     """`make migration-sql rev=a:b`: the upgrade from a to b, or the downgrade when b is older."""
+    duplicated = history.duplicate_problem(ScriptDirectory.from_config(config_for()))
+    if duplicated is not None:
+        raise UserFacingError(duplicated)
     sql = upgrade_sql(revision_range)
     if "-- Running upgrade" in sql:
         return sql

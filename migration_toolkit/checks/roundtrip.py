@@ -1,5 +1,9 @@
 """`make migration-test`: every revision up, every revision down, up again, on a throwaway DB.
 
+Revisions go up one at a time in dependency order (history.ordered: on a branched history,
+the older branch first, the merge after both), and down one at a time with `-1`, which undoes
+a merge revision first and then each branch, newest first.
+
 After each step the schema is read from pg_catalog (snapshot.py) and compared with the one
 recorded at the same revision on the way up, so a failure names its revision: a downgrade
 that leaves a column behind, an upgrade that cannot run a second time, or one that builds
@@ -15,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from migration_toolkit import history
 from migration_toolkit.checks import snapshot
 from migration_toolkit.checks.connection import config_for, idle, run_on
 from migration_toolkit.errors import UserFacingError, root_cause
@@ -70,13 +75,11 @@ class _Walk:
         return ", ".join(named)
 
     def order(self) -> list[str]:
-        heads = self.script.get_heads()
-        if len(heads) > 1:
-            raise UserFacingError(
-                f"more than one head ({', '.join(sorted(heads))}): "
-                "run `make migration-merge` to join them into one"
-            )
-        return [rev.revision for rev in reversed(list(self.script.walk_revisions()))]
+        """Every revision, each after those it depends on (branches and merges included)."""
+        duplicated = history.duplicate_problem(self.script)
+        if duplicated is not None:
+            raise UserFacingError(duplicated)
+        return [revision.revision for revision in history.ordered(self.script)]
 
     def up(self, revision: str, second: bool) -> None:
         try:
