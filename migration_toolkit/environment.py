@@ -199,8 +199,13 @@ def context_options(load_metadata: LoadMetadata) -> dict[str, Any]:
     if not changes_database():
         # revision (and check, current, history): the hooks, and the models only if read.
         from migration_toolkit import autogen
+        from migration_toolkit.autogen import schemas
 
-        options["target_metadata"] = LazyMetadata(load_metadata)
+        metadata = LazyMetadata(load_metadata)
+        options["target_metadata"] = metadata
+        # Every schema the models use is compared; no other (autogen/schemas.py).
+        options["include_schemas"] = True
+        options["include_name"] = schemas.include_name(metadata, checksums.include_name)
         options["process_revision_directives"] = autogen.process_revision_directives
         options["render_item"] = autogen.render_item
     return options
