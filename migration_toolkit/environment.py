@@ -236,6 +236,11 @@ def create_engine(url: URL) -> AsyncEngine:
     return create_async_engine(plain, poolclass=NullPool, connect_args=connect_args)
 
 
+def engine_like(engine: AsyncEngine) -> AsyncEngine:
+    """A NullPool engine to engine's database: nothing pooled on another event loop is reused."""
+    return create_async_engine(engine.url, poolclass=NullPool)
+
+
 async def run_online(url: URL, do_run_migrations: Callable[[Connection], None]) -> None:
     """Set up (development only), lock, run; on the project's own Postgres, create the DB."""
     import asyncpg

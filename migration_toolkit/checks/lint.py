@@ -22,6 +22,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
 from migration_toolkit import history
+from migration_toolkit.checks import type_changes
 from migration_toolkit.checks.advice import advice_for
 from migration_toolkit.checks.connection import config_for
 from migration_toolkit.checks.offline_sql import per_revision
@@ -210,8 +211,21 @@ def lint(base: str | None = None, only: Iterable[str] | None = None) -> Report:
         header = "".join(f"-- squawk-ignore-file {opt.rule}\n" for opt in opt_outs)
         inputs[rev.revision] = header + sql.get(rev.revision, "")
         paths[rev.revision] = relative(rev.path)
-    report.findings = run_squawk(inputs, paths)
+    files = {rev.revision: Path(rev.path) for rev in chosen}
+    report.findings = [
+        finding for finding in run_squawk(inputs, paths) if not _rewrite_free(finding, files)
+    ]
     return report
+
+
+def _rewrite_free(finding: Finding, files: dict[str, Path]) -> bool:
+    """A type change squawk flags that Postgres makes in its catalog only (type_changes.py)."""
+    if finding.rule != "changing-column-type" or finding.revision not in files:
+        return False
+    changed = type_changes.statement_column(finding.statement)
+    return changed is not None and changed in type_changes.rewrite_free_columns(
+        files[finding.revision]
+    )
 
 
 def print_report(report: Report, out: TextIO, prefix: str = "") -> None:
