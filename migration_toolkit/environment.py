@@ -120,12 +120,10 @@ class LazyMetadata(list[MetaData]):
         return super().__getitem__(index)
 
 
-def load_models(load: LoadMetadata, *, registered: bool = True) -> MetaData:
-    """The models' MetaData; a model module that fails to import is one line naming it, and a
-    table the migrations would not see (another MetaData, a module never imported) stops it
-    (registered=False leaves that to the caller)."""
+def load_models(load: LoadMetadata) -> MetaData:
+    """The models' MetaData; a model module that fails to import is one line naming it."""
     try:
-        metadata = load()
+        return load()
     except UserFacingError:
         raise
     except Exception as exc:
@@ -134,13 +132,6 @@ def load_models(load: LoadMetadata, *, registered: bool = True) -> MetaData:
             or f"the models failed to import: {type(exc).__name__}: {exc}; fix them before "
             "generating a revision (upgrade, rollback and current do not need them)"
         ) from None
-    if registered:
-        from migration_toolkit.checks.registry import unregistered_tables
-
-        problems = unregistered_tables(project().models, metadata)
-        if problems:
-            raise UserFacingError(problems[0])
-    return metadata
 
 
 def _in_models(module: str | None) -> bool:

@@ -110,8 +110,7 @@ def models_metadata() -> MetaData:
             )
         return metadata
 
-    # The registry's problems are listed with the others by check().
-    return load_models(load, registered=False)
+    return load_models(load)
 
 
 def heads_problem() -> str | None:
