@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 
-from migration_toolkit.autogen import destructive, renames, schemas, write_hook
+from migration_toolkit.autogen import destructive, enums, renames, schemas, write_hook
 from migration_toolkit.autogen.answers import EXAMPLE, Answers, ask_terminal, parse_renames
 from migration_toolkit.autogen.empty import is_empty
 from migration_toolkit.errors import UserFacingError
@@ -101,4 +101,5 @@ def process_revision_directives(
         print("No changes detected")
         return
     schemas.create_missing(script, context.bind)
+    enums.rebuild_dependent_indexes(script, context.bind)
     _report(context, destructive.flag(script))

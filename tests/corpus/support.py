@@ -5,6 +5,7 @@ its __init__.py, which finds every module, and naming.py); versions/ starts empt
 catalog helpers read pg_catalog schema-qualified, so sets may use any Postgres schema.
 """
 
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,7 +120,7 @@ class Run:
             self.url,
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, "
             "NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default, "
-            "a.attidentity AS identity, a.attgenerated AS generated "
+            "a.attidentity::text AS identity, a.attgenerated::text AS generated "
             "FROM pg_attribute a LEFT JOIN pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
@@ -185,14 +186,17 @@ def lifecycle(run: Run, check_initial: Step) -> Path:
 
 
 def change(run: Run, message: str, *args: str, opt_outs: dict[str, str] | None = None) -> str:
-    """One model change: generate, opt out of the lint rules named (rule -> reason), migrate;
-    the file's text. Its downgrade runs in whole_history (make migration-test)."""
+    """One model change: generate, opt out of the lint rules named (rule -> reason), migrate.
+    Returns the file's text (adjacent strings joined) and what make printed. Its downgrade
+    runs in whole_history (make migration-test)."""
     path, generated = run.generate(message, *args)
     for rule, reason in (opt_outs or {}).items():
         assert rule in generated.output, run.transcript()
         run.opt_out(path, rule, reason)
     run.make("migrate")
-    return path.read_text() + "\n# make migration said:\n" + generated.output
+    # Long statements are written as adjacent strings: read them joined.
+    text = re.sub(r'"\n\s*"', "", path.read_text())
+    return text + "\n# make migration said:\n" + generated.output
 
 
 def branches_and_merge(run: Run, branches: list[tuple[str, Step, Step]]) -> list[str]:
