@@ -23,7 +23,7 @@ class User(UserBase, table=True):
     hashed_password: str
     created_at: datetime | None = Field(
         default=None,
-        sa_type=sa.DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=sa.DateTime(timezone=True),
         sa_column_kwargs={"server_default": sa.func.now(), "nullable": False},
     )
 
