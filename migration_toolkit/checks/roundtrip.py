@@ -58,6 +58,15 @@ def _cause(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
+def _refuse_model_failure(exc: BaseException) -> None:
+    """A revision that imports the models fails with them: name the model module instead."""
+    from migration_toolkit.environment import model_failure
+
+    message = model_failure(exc)
+    if message is not None:
+        raise UserFacingError(message) from None
+
+
 class _Walk:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -85,6 +94,7 @@ class _Walk:
         try:
             command.upgrade(self.config, revision)
         except Exception as exc:
+            _refuse_model_failure(exc)
             when = " a second time (after its downgrade)" if second else ""
             raise RoundTripFailure(
                 f"upgrade of {self.name(revision)} fails{when}: {_cause(exc)}: make it "
@@ -109,6 +119,7 @@ class _Walk:
         try:
             command.downgrade(self.config, "-1")
         except Exception as exc:
+            _refuse_model_failure(exc)
             raise RoundTripFailure(
                 f"downgrade of {self.name(before)} fails: {_cause(exc)}: fix its downgrade()"
             ) from None

@@ -55,6 +55,8 @@ class Run:
 
     project: Project
     log: list[str] = field(default_factory=list)
+    # Revision files in the order they were written.
+    written: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> URL:
@@ -81,6 +83,7 @@ class Run:
         result = self.make("migration", f"msg={message}", *args)
         written = self.project.new_versions(before)
         assert len(written) == 1, self.transcript()
+        self.written.append(written[0].name)
         return written[0], result
 
     def edit(self, relative: str, old: str, new: str) -> None:
@@ -226,8 +229,10 @@ def branches_and_merge(run: Run, branches: list[tuple[str, Step, Step]]) -> list
     assert f"versions/ has {count} heads" in error and "make migration-merge" in error, error
     error = run.refused("migrate")
     assert f"versions/ has {count} heads" in error and "make migration-merge" in error, error
+    before = run.project.versions()
     merged = run.make("migration-merge")
     assert "wrote" in merged.output, run.transcript()
+    run.written += [path.name for path in run.project.new_versions(before)]
     run.make("migrate")
     assert len(run.heads()) == 1
     assert "models and migrations agree" in run.make("migration-check").output
@@ -245,6 +250,8 @@ def branches_and_merge(run: Run, branches: list[tuple[str, Step, Step]]) -> list
 
 def whole_history(run: Run) -> None:
     """The gates on the whole history, branches and merge included."""
+    # `ls versions/` reads as a changelog, even for files written within the same minute.
+    assert [path.name for path in run.project.versions()] == run.written
     tested = run.make("migration-test")
     assert "the schema is the same" in tested.stdout, run.transcript()
     assert "clean" in run.make("migration-lint").output
