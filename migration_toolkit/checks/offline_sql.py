@@ -16,10 +16,9 @@ from migration_toolkit.checks.connection import config_for
 from migration_toolkit.errors import UserFacingError
 
 _MARKER = re.compile(r"^-- Running upgrade (?P<down>.*) -> (?P<rev>\S+)$")
-_VERSION_TABLE = "alembic_version"
-_BOOKKEEPING = tuple(
-    f"{verb} {_VERSION_TABLE}"
-    for verb in ("CREATE TABLE", "INSERT INTO", "UPDATE", "DELETE FROM", "DROP TABLE")
+# Alembic's version-table statements, the table in any schema (version_table_schema).
+_BOOKKEEPING = re.compile(
+    r"^(?:CREATE TABLE|INSERT INTO|UPDATE|DELETE FROM|DROP TABLE) (?:\S+\.)?alembic_version\b"
 )
 
 
@@ -90,7 +89,7 @@ def split(sql: str) -> list[RevisionSQL]:
     preamble: list[str] = []
     chunks: list[tuple[str, list[str]]] = []
     for block in blocks:
-        if block.startswith(_BOOKKEEPING):
+        if _BOOKKEEPING.match(block):
             continue
         marker = _MARKER.match(block)
         if marker is None:

@@ -24,6 +24,7 @@ from migration_toolkit.checks import snapshot
 from migration_toolkit.checks.connection import config_for, idle, run_on
 from migration_toolkit.errors import UserFacingError, root_cause
 from migration_toolkit.local import throwaway
+from migration_toolkit.revisions import VERSION_TABLE, qualified
 
 Say = Callable[[str], None]
 State = frozenset[str]
@@ -38,10 +39,11 @@ class RoundTripFailure(UserFacingError):
 
 
 def _state(connection: Connection) -> State:
-    present = connection.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+    table = qualified(VERSION_TABLE)
+    present = connection.scalar(text(f"SELECT to_regclass('{table}') IS NOT NULL"))
     state: State = frozenset()
     if present:
-        state = frozenset(connection.scalars(text("SELECT version_num FROM alembic_version")))
+        state = frozenset(connection.scalars(text(f"SELECT version_num FROM {table}")))
     idle(connection)
     return state
 

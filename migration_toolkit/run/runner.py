@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from migration_toolkit import history
 from migration_toolkit.errors import RevisionFailed, UserFacingError
-from migration_toolkit.revisions import VERSION_TABLE
+from migration_toolkit.revisions import VERSION_TABLE, bookkeeping_schema
 from migration_toolkit.run import checksums, guard, locking, simple_query
 from migration_toolkit.run.blockers import BlockerWatch, held_by
 from migration_toolkit.run.options import RunOptions, run_options
@@ -211,6 +211,14 @@ def _branched_steps(
     return steps
 
 
+def _create_bookkeeping_schema(connection: Connection) -> None:
+    """alembic_version and the ledger go to version_table_schema, which may not exist yet."""
+    schema = bookkeeping_schema()
+    if schema:
+        quoted = schema.replace('"', '""')
+        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{quoted}"')
+
+
 def _refuse_revision_on_several_heads(context: MigrationContext) -> None:
     """`make migration` on a forked history: say so before Alembic compares anything (it would
     call the database "not up to date", or fail after comparing with "Multiple heads")."""
@@ -351,6 +359,8 @@ def run_migrations() -> None:
     resume_garbage_collection()
     # Part of the first revision's transaction: Alembic adopts the one begun here.
     _set_session_limits(connection, run.settings)
+    if not state.heads and not state.has_checksum_table:
+        _create_bookkeeping_schema(connection)
     run.ledger.write(connection, {*accepted, *unrecorded})
     if purge:
         run.heads = ()  # Alembic empties alembic_version first
