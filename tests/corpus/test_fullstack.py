@@ -2,9 +2,9 @@
 
 Covers: UUID primary keys made by Postgres (`gen_random_uuid()`), a unique email index, an
 owner foreign key with ON DELETE CASCADE, timestamptz with `now()`, an enum, a model module in
-a subpackage (models/users/user.py); changes of type (VARCHAR -> TEXT, catalog-only), of
-nullability and default, an enum value, a column rename that renames its index, a drop; two
-developers' branches and their merge.
+a subpackage (models/users/user.py) and one moved into another (nothing to write); changes
+of type (VARCHAR -> TEXT, catalog-only), of nullability and default, an enum value, a column
+rename that renames its index, a drop; two developers' branches and their merge.
 """
 
 from collections.abc import Callable
@@ -127,4 +127,10 @@ def test_fullstack(tmp_path: Path, new_database: Callable[[], URL]) -> None:
     branches_and_merge(run, [("user phone", phone, no_phone), ("item price", price, no_price)])
     assert {"phone"} <= run.columns("public.user").keys()
     assert run.columns("public.item")["price"]["type"] == "numeric(10,2)"
+    # A model module moved into a subpackage: the same tables, nothing to write.
+    catalog = run.project.root / "app/models/catalog"
+    catalog.mkdir()
+    (catalog / "__init__.py").write_text('"""The catalog."""\n')
+    (run.project.root / ITEM).rename(catalog / "item.py")
+    assert "No changes detected" in run.make("migration", "msg=moved").output
     whole_history(run)
