@@ -14,6 +14,7 @@ from typing import Any, SupportsIndex, overload
 
 from alembic import context as alembic_context
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from sqlalchemy import MetaData
@@ -21,8 +22,14 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from migration_toolkit import history
 from migration_toolkit.config import Project, current_project
-from migration_toolkit.errors import UserFacingError, explain_connection_error, root_cause
+from migration_toolkit.errors import (
+    UserFacingError,
+    causes,
+    explain_connection_error,
+    root_cause,
+)
 from migration_toolkit.run import checksums
 from migration_toolkit.run.options import run_options
 from migration_toolkit.settings import load_run_settings
@@ -42,7 +49,11 @@ def say(message: str) -> None:
 
 
 def project() -> Project:
-    return current_project(alembic_context.config)
+    try:
+        config = alembic_context.config
+    except AttributeError:  # outside env.py: Alembic's proxy is not set up
+        config = None
+    return current_project(config)
 
 
 def configure_logging() -> None:
@@ -116,12 +127,38 @@ def load_models(load: LoadMetadata) -> MetaData:
     except UserFacingError:
         raise
     except Exception as exc:
-        module = getattr(exc, "name", None) or _failing_module(exc)
-        where = f" ({module})" if module else ""
         raise UserFacingError(
-            f"a model module failed to import{where}: {type(exc).__name__}: {exc}; fix it "
-            "before generating a revision (upgrade, rollback and current do not need it)"
+            model_failure(exc)
+            or f"the models failed to import: {type(exc).__name__}: {exc}; fix them before "
+            "generating a revision (upgrade, rollback and current do not need them)"
         ) from None
+
+
+def _in_models(module: str | None) -> bool:
+    package = project().models
+    return bool(module) and (module == package or str(module).startswith(package + "."))
+
+
+def model_failure(exc: BaseException) -> str | None:
+    """One line for an exception raised while a model module was imported; None otherwise.
+
+    The models package may wrap the failure (app.models raises an ImportError naming the
+    module, caused by the real error): the module and the real error are both named.
+    """
+    chain = causes(exc)
+    module = None
+    for link in chain:
+        named = getattr(link, "name", None) if isinstance(link, ImportError) else None
+        for candidate in (named, _failing_module(link)):
+            if candidate and _in_models(candidate) and module is None:
+                module = candidate
+    if module is None:
+        return None
+    cause = chain[-1]
+    return (
+        f"model module {module} failed to import ({type(cause).__name__}: {cause}): fix it, "
+        "then run the command again (upgrade, rollback and current do not need the models)"
+    )
 
 
 def _failing_module(exc: BaseException) -> str | None:
@@ -153,8 +190,13 @@ def context_options(load_metadata: LoadMetadata) -> dict[str, Any]:
     if not changes_database():
         # revision (and check, current, history): the hooks, and the models only if read.
         from migration_toolkit import autogen
+        from migration_toolkit.autogen import schemas
 
-        options["target_metadata"] = LazyMetadata(load_metadata)
+        metadata = LazyMetadata(load_metadata)
+        options["target_metadata"] = metadata
+        # Every schema the models use is compared; no other (autogen/schemas.py).
+        options["include_schemas"] = True
+        options["include_name"] = schemas.include_name(metadata, checksums.include_name)
         options["process_revision_directives"] = autogen.process_revision_directives
         options["render_item"] = autogen.render_item
     return options
@@ -185,6 +227,11 @@ def create_engine(url: URL) -> AsyncEngine:
     return create_async_engine(plain, poolclass=NullPool, connect_args=connect_args)
 
 
+def engine_like(engine: AsyncEngine) -> AsyncEngine:
+    """A NullPool engine to engine's database: nothing pooled on another event loop is reused."""
+    return create_async_engine(engine.url, poolclass=NullPool)
+
+
 async def run_online(url: URL, do_run_migrations: Callable[[Connection], None]) -> None:
     """Set up (development only), lock, run; on the project's own Postgres, create the DB."""
     import asyncpg
@@ -212,22 +259,48 @@ async def run_online(url: URL, do_run_migrations: Callable[[Connection], None]) 
         await engine.dispose()
 
 
+def _script() -> ScriptDirectory | None:
+    """The revisions: env.py's own while it runs, else the project's."""
+    try:
+        found = alembic_context.script
+        if isinstance(found, ScriptDirectory):
+            return found
+    except AttributeError:  # outside env.py Alembic's proxy is not set up
+        pass
+    try:
+        return ScriptDirectory.from_config(project().alembic_config())
+    except Exception:
+        return None
+
+
+def _heads_problem() -> str | None:
+    script = _script()
+    try:
+        return history.heads_problem(script) if script is not None else None
+    except Exception:
+        return None
+
+
 def _hint(message: str) -> str:
     lowered = message.lower()
     if "`make " in message:
         return message  # hinted already
     if "ambiguous walk" in lowered:
         return (
-            f"{message}: the history branches here; name the revision to go to "
-            "(`make migration-history` lists them), e.g. rev=<id>"
+            "a relative revision (like <id>-1 or head-2) crosses a branch or merge point, where "
+            "it has no single answer: name the revision to go to, e.g. `make rollback rev=<id>` "
+            "(`make migration-history` lists them)"
         )
     if "multiple head" in lowered:
-        return (
-            f"{message}: the history has several heads: `make migration-heads` lists them, "
+        return _heads_problem() or (
+            "the history has several heads: `make migration-heads` lists them, "
             "`make migration-merge` joins them into one"
         )
     if "target database is not up to date" in lowered:
-        return "the database is not at head: run `make migrate` first, then generate again"
+        return (
+            _heads_problem()
+            or "the database is not at head: run `make migrate` first, then generate again"
+        )
     if "can't locate revision" in lowered or "no such revision" in lowered:
         return f"{message}; `make migration-history` lists the revisions"
     return message
@@ -241,6 +314,12 @@ def explain(exc: BaseException, url: URL | None) -> str | None:
         return _hint(str(exc))
     if isinstance(exc, SyntaxError):
         return f"{exc.filename} line {exc.lineno} has a syntax error ({exc.msg}): fix the file"
+    try:
+        model = model_failure(exc)
+    except Exception:  # no project to ask about its models package
+        model = None
+    if model is not None:
+        return model
     if isinstance(exc, ValueError) and type(exc).__name__ == "SettingsError":
         return str(exc)
     if isinstance(exc, KeyError):
@@ -295,9 +374,13 @@ def online_options(connection: Connection) -> dict[str, Any]:
     """Extra context.configure() options for online runs: the step bookkeeping."""
     from migration_toolkit.run import runner
 
-    if runner.current_run() is None:
+    run = runner.current_run()
+    if run is None:
         # A connection handed in by the caller (tests, connection sharing): no lock, same checks.
-        runner.run_for(alembic_context.config, load_run_settings(), describe(connection.engine.url))
+        run = runner.run_for(
+            alembic_context.config, load_run_settings(), describe(connection.engine.url)
+        )
+    run.external_transaction = connection.in_transaction()
     return runner.online_options()
 
 

@@ -1,5 +1,6 @@
 """Which revision the code expects and which one a database is at."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +17,33 @@ VERSION_TABLE = "alembic_version"
 REPLACES = "replaces"
 
 
+def bookkeeping_schema() -> str | None:
+    """The schema of alembic_version and the checksum ledger: `version_table_schema` of
+    [tool.migration_toolkit], else None (the connection's search_path, normally public)."""
+    try:
+        from alembic import context
+
+        ini = context.config.config_file_name
+    except AttributeError:  # outside env.py
+        ini = None
+    return _schema_of(ini, os.getcwd())
+
+
+@lru_cache
+def _schema_of(ini: str | None, cwd: str) -> str | None:
+    try:
+        root = find_root(Path(ini).resolve().parent) if ini else find_root(Path(cwd))
+        return project_at(root).version_table_schema
+    except Exception:  # no project to ask (an installed app without its pyproject.toml)
+        return None
+
+
+def qualified(table: str, schema: str | None = None) -> str:
+    """A bookkeeping table's name for SQL, in the bookkeeping schema."""
+    schema = schema if schema is not None else bookkeeping_schema()
+    return f'"{schema}".{table}' if schema else table
+
+
 def alembic_config(root: Path | None = None) -> Config:
     """The Alembic config of the project at root (default: found from the working dir)."""
     project = project_at(find_root(root)) if root is not None else current_project()
@@ -30,10 +58,11 @@ def code_heads(root: Path | None = None) -> tuple[str, ...]:
 
 async def database_revisions(connection: AsyncConnection) -> tuple[str, ...]:
     """The revision(s) stamped in the database; empty when it was never migrated."""
-    present = await connection.scalar(text(f"SELECT to_regclass('{VERSION_TABLE}') IS NOT NULL"))
+    table = qualified(VERSION_TABLE)
+    present = await connection.scalar(text(f"SELECT to_regclass('{table}') IS NOT NULL"))
     if not present:
         return ()
-    result = await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+    result = await connection.execute(text(f"SELECT version_num FROM {table}"))
     return tuple(sorted(row[0] for row in result))
 
 

@@ -23,14 +23,16 @@ from tests.support.project import Project, copy_project
 # and run the real make there (tests/workflow/, these fixtures, or marked by hand); database
 # tests use the session's Postgres; unit tests neither.
 E2E_FIXTURES = frozenset({"project", "scratch"})
-E2E_FOLDER = Path(__file__).parent / "workflow"
+# The workflow tests and the corpus of model sets drive make in scratch copies throughout.
+E2E_FOLDERS = (Path(__file__).parent / "workflow", Path(__file__).parent / "corpus")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         marked = item.get_closest_marker("e2e") is not None
-        if marked or names & E2E_FIXTURES or E2E_FOLDER in item.path.parents:
+        in_e2e_folder = any(folder in item.path.parents for folder in E2E_FOLDERS)
+        if marked or names & E2E_FIXTURES or in_e2e_folder:
             item.add_marker(pytest.mark.e2e)
         elif "pg_server" in names:
             item.add_marker(pytest.mark.database)

@@ -26,21 +26,27 @@ def _has_default(value: object) -> bool:
     return value not in (None, False)
 
 
+def _table(op: ops.MigrateOperation) -> str:
+    schema = getattr(op, "schema", None)
+    name = str(getattr(op, "table_name", ""))
+    return f"{schema}.{name}" if schema else name
+
+
 def risk(op: ops.MigrateOperation, table: str | None = None) -> str | None:
     """What op may destroy, in words; None when it is safe."""
     if isinstance(op, ops.DropTableOp):
-        return f"drops table {op.table_name} and every row in it"
+        return f"drops table {_table(op)} and every row in it"
     if isinstance(op, ops.DropColumnOp):
-        return f"drops column {op.table_name}.{op.column_name} and its data"
+        return f"drops column {_table(op)}.{op.column_name} and its data"
     if isinstance(op, ops.AddColumnOp):
         column = op.column
         if not column.nullable and not _has_default(column.server_default):
             return (
-                f"adds NOT NULL column {op.table_name}.{column.name} without a server default: "
+                f"adds NOT NULL column {_table(op)}.{column.name} without a server default: "
                 "fails on a table with rows"
             )
     if isinstance(op, ops.AlterColumnOp):
-        where = f"{op.table_name}.{op.column_name}"
+        where = f"{_table(op)}.{op.column_name}"
         if (
             op.modify_type is not None
             and op.existing_type is not None
@@ -77,8 +83,11 @@ def _flag(container: ops.OpContainer) -> list[str]:
 
 
 def flag(script: ops.MigrationScript) -> list[str]:
-    """Mark each risky upgrade operation; the downgrade undoes the upgrade and is not flagged."""
+    """Mark each risky operation, in upgrade() and in downgrade() alike: a rollback that drops a
+    column or narrows a type loses data (or fails on real rows) just as an upgrade would."""
     found: list[str] = []
     for upgrade in script.upgrade_ops_list:
         found += _flag(upgrade)
+    for downgrade in script.downgrade_ops_list:
+        found += [f"downgrade() {text}" for text in _flag(downgrade)]
     return found

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 
-from migration_toolkit.autogen import destructive, renames, write_hook
+from migration_toolkit.autogen import destructive, enums, renames, schemas, write_hook
 from migration_toolkit.autogen.answers import EXAMPLE, Answers, ask_terminal, parse_renames
 from migration_toolkit.autogen.empty import is_empty
 from migration_toolkit.errors import UserFacingError
@@ -60,6 +60,16 @@ def _report(context: MigrationContext, warnings: list[str]) -> None:
     write_hook.REVIEW.extend(warnings)
 
 
+def _refuse_unregistered(metadata: sa.MetaData | None) -> None:
+    """A table the comparison could not see would be left out of the revision without a word."""
+    from migration_toolkit.checks.registry import unregistered_tables
+    from migration_toolkit.environment import project
+
+    problems = unregistered_tables(project().models, metadata)
+    if problems:
+        raise UserFacingError(problems[0])
+
+
 def process_revision_directives(
     context: MigrationContext,
     revision: str | Iterable[str | None] | Iterable[str],
@@ -76,6 +86,7 @@ def process_revision_directives(
     script = directives[0]
     if not isinstance(script, ops.MigrationScript):
         return
+    _refuse_unregistered(_metadata(context))
     answers = _answers(context)
     if not is_empty(script):
         renames.apply(script, answers, context.bind, _metadata(context))
@@ -89,4 +100,6 @@ def process_revision_directives(
         directives[:] = []
         print("No changes detected")
         return
+    schemas.create_missing(script, context.bind)
+    enums.rebuild_dependent_indexes(script, context.bind)
     _report(context, destructive.flag(script))

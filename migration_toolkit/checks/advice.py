@@ -55,6 +55,10 @@ ADVICE: dict[str, str] = {
         "add the new column beside the old one, backfill, move the code over,"
         " then drop the old one later"
     ),
+    "renaming-object": (
+        "code rarely reads a constraint's or an index's name; if yours does, keep the old name"
+        " until it no longer does"
+    ),
     "renaming-table": (
         "create the new table (or a view under the new name), move the code over,"
         " then drop the old name later"

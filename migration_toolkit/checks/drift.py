@@ -28,6 +28,7 @@ from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from migration_toolkit import history
 from migration_toolkit.checks.connection import config_for, idle, run_on
 from migration_toolkit.checks.registry import unregistered_tables
 from migration_toolkit.config import current_project
@@ -42,8 +43,12 @@ from migration_toolkit.urls import describe, is_local
 
 def _name(item: Any) -> str:
     table = getattr(item, "table", None)
-    owner = f"{table.name}." if isinstance(table, Table) else ""
+    owner = f"{table.fullname}." if isinstance(table, Table) else ""
     return f"{owner}{getattr(item, 'name', None) or item}"
+
+
+def _qualified(schema: str | None, table: str) -> str:
+    return f"{schema}.{table}" if schema else table
 
 
 def describe_diff(diff: Any) -> str:
@@ -52,9 +57,9 @@ def describe_diff(diff: Any) -> str:
         diff = diff[0]
     kind = diff[0]
     if kind == "add_table":
-        return f"table {diff[1].name}: in the models, not in the migrations"
+        return f"table {diff[1].fullname}: in the models, not in the migrations"
     if kind == "remove_table":
-        return f"table {diff[1].name}: created by the migrations, no model declares it"
+        return f"table {diff[1].fullname}: created by the migrations, no model declares it"
     if kind in {"add_column", "remove_column"}:
         column: Column[Any] = diff[3]
         where = (
@@ -62,11 +67,12 @@ def describe_diff(diff: Any) -> str:
             if kind == "add_column"
             else "in the migrations, not in the models"
         )
-        return f"column {diff[2]}.{column.name}: {where}"
+        return f"column {_qualified(diff[1], diff[2])}.{column.name}: {where}"
     if kind in {"modify_type", "modify_nullable", "modify_default", "modify_comment"}:
-        _, _, table, column_name, _, migrations, models = diff
+        _, schema, table, column_name, _, migrations, models = diff
         what = kind.removeprefix("modify_")
-        return f"column {table}.{column_name} {what}: migrations {migrations}, models {models}"
+        where = f"{_qualified(schema, table)}.{column_name}"
+        return f"column {where} {what}: migrations {migrations}, models {models}"
     if kind in {"add_index", "add_constraint", "add_fk"}:
         return f"{kind.removeprefix('add_')} {_name(diff[1])}: in the models, not in the migrations"
     if kind in {"remove_index", "remove_constraint", "remove_fk"}:
@@ -114,13 +120,7 @@ def models_metadata() -> MetaData:
 
 
 def heads_problem() -> str | None:
-    heads = ScriptDirectory.from_config(config_for()).get_heads()
-    if len(heads) > 1:
-        return (
-            f"more than one head ({', '.join(sorted(heads))}): run `make migration-merge` "
-            "to join them into one"
-        )
-    return None
+    return history.heads_problem(ScriptDirectory.from_config(config_for()))
 
 
 def edited_applied_revisions(say: Callable[[str], None]) -> list[str]:
@@ -213,6 +213,9 @@ def _revision_at(root: Path, ref: str, path: str) -> str | None:
 def check(base: str | None = None, say: Callable[[str], None] | None = None) -> None:
     out = say or (lambda line: print(line, file=sys.stderr))
     problems: list[str] = []
+    duplicated = history.duplicate_problem(ScriptDirectory.from_config(config_for()))
+    if duplicated is not None:
+        raise UserFacingError(duplicated)  # no history to compare with until it is fixed
     heads = heads_problem()
     if heads:
         problems.append(heads)

@@ -21,6 +21,8 @@ from typing import TextIO
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 
+from migration_toolkit import history
+from migration_toolkit.checks import type_changes
 from migration_toolkit.checks.advice import advice_for
 from migration_toolkit.checks.connection import config_for
 from migration_toolkit.checks.offline_sql import per_revision
@@ -113,7 +115,7 @@ def _git_paths(ref: str) -> set[str] | None:
 def select(script: ScriptDirectory, base: str | None) -> list[Script]:
     """Revisions after base (a revision, or a git ref whose versions/ counts as known), oldest
     first; all of them without a base."""
-    everything = list(reversed(list(script.walk_revisions())))
+    everything = history.ordered(script)
     if not base:
         return everything
     try:
@@ -121,7 +123,7 @@ def select(script: ScriptDirectory, base: str | None) -> list[Script]:
     except CommandError:
         found = None
     if found is not None:
-        newer = {rev.revision for rev in script.iterate_revisions("heads", found.revision)}
+        newer = history.descendants(script, found.revision)
         return [rev for rev in everything if rev.revision in newer]
     known = _git_paths(base)
     if known is None:
@@ -188,6 +190,9 @@ def run_squawk(sql_by_revision: dict[str, str], paths: dict[str, str]) -> list[F
 def lint(base: str | None = None, only: Iterable[str] | None = None) -> Report:
     """Lint the revisions after base (or those named in only), each on its own."""
     script = ScriptDirectory.from_config(config_for())
+    duplicated = history.duplicate_problem(script)
+    if duplicated is not None:
+        raise UserFacingError(duplicated)
     chosen = select(script, base)
     if only is not None:
         wanted = set(only)
@@ -206,8 +211,21 @@ def lint(base: str | None = None, only: Iterable[str] | None = None) -> Report:
         header = "".join(f"-- squawk-ignore-file {opt.rule}\n" for opt in opt_outs)
         inputs[rev.revision] = header + sql.get(rev.revision, "")
         paths[rev.revision] = relative(rev.path)
-    report.findings = run_squawk(inputs, paths)
+    files = {rev.revision: Path(rev.path) for rev in chosen}
+    report.findings = [
+        finding for finding in run_squawk(inputs, paths) if not _rewrite_free(finding, files)
+    ]
     return report
+
+
+def _rewrite_free(finding: Finding, files: dict[str, Path]) -> bool:
+    """A type change squawk flags that Postgres makes in its catalog only (type_changes.py)."""
+    if finding.rule != "changing-column-type" or finding.revision not in files:
+        return False
+    changed = type_changes.statement_column(finding.statement)
+    return changed is not None and changed in type_changes.rewrite_free_columns(
+        files[finding.revision]
+    )
 
 
 def print_report(report: Report, out: TextIO, prefix: str = "") -> None:

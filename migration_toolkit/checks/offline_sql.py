@@ -8,16 +8,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
+from migration_toolkit import history
 from migration_toolkit.checks.connection import config_for
 from migration_toolkit.errors import UserFacingError
 
 _MARKER = re.compile(r"^-- Running upgrade (?P<down>.*) -> (?P<rev>\S+)$")
-_VERSION_TABLE = "alembic_version"
-_BOOKKEEPING = tuple(
-    f"{verb} {_VERSION_TABLE}"
-    for verb in ("CREATE TABLE", "INSERT INTO", "UPDATE", "DELETE FROM", "DROP TABLE")
+# Alembic's version-table statements, the table in any schema (version_table_schema).
+_BOOKKEEPING = re.compile(
+    r"^(?:CREATE TABLE|INSERT INTO|UPDATE|DELETE FROM|DROP TABLE) (?:\S+\.)?alembic_version\b"
 )
 
 
@@ -48,6 +49,9 @@ def downgrade_sql(revision_range: str) -> str:
 
 def range_sql(revision_range: str = "base:heads") -> str:
     """`make migration-sql rev=a:b`: the upgrade from a to b, or the downgrade when b is older."""
+    duplicated = history.duplicate_problem(ScriptDirectory.from_config(config_for()))
+    if duplicated is not None:
+        raise UserFacingError(duplicated)
     sql = upgrade_sql(revision_range)
     if "-- Running upgrade" in sql:
         return sql
@@ -85,7 +89,7 @@ def split(sql: str) -> list[RevisionSQL]:
     preamble: list[str] = []
     chunks: list[tuple[str, list[str]]] = []
     for block in blocks:
-        if block.startswith(_BOOKKEEPING):
+        if _BOOKKEEPING.match(block):
             continue
         marker = _MARKER.match(block)
         if marker is None:

@@ -1,8 +1,8 @@
 """Every table a model module declares must be on the MetaData the migrations compare with.
 
-Two ways a table escapes it: a module `import app.models` never reaches (a subpackage, say),
-or a table built on a MetaData of its own. Either way autogenerate cannot see it, and a
-revision would never create it (or would drop it).
+Two ways a table escapes it: a module `import app.models` never reaches, or a table built on a
+MetaData of its own (a `declarative_base()` of its own, say). Either way autogenerate cannot
+see it, and a revision would never create it (or would drop it).
 """
 
 import importlib
@@ -24,10 +24,11 @@ def _tables_in(module: ModuleType) -> list[Table]:
     return found
 
 
-def unregistered_tables(package: str) -> list[str]:
+def unregistered_tables(package: str, metadata: MetaData | None = None) -> list[str]:
     """Problems, one line each: tables the migrations' MetaData does not hold."""
     root = importlib.import_module(package)
-    metadata: MetaData = root.metadata
+    if metadata is None:
+        metadata = root.metadata
     registered = set(metadata.tables)
     problems: list[str] = []
     seen: set[str] = set()
@@ -48,12 +49,14 @@ def unregistered_tables(package: str) -> list[str]:
             if table.metadata is not metadata:
                 problems.append(
                     f"table {table.fullname!r} in {name} is on a MetaData of its own, which "
-                    "the migrations never see: declare it as `class ...(SQLModel, table=True)`"
+                    "the migrations never see: declare it on the models' MetaData "
+                    f"(`class ...(SQLModel, table=True)`, or `{package}.metadata` for a "
+                    "declarative base or a Table)"
                 )
             elif table.fullname not in registered:
                 problems.append(
                     f"table {table.fullname!r} in {name} is not reached by `import "
-                    f"{package}`: move the module to the top of {package}/ (its __init__ "
-                    "imports every module there) or import it from there"
+                    f"{package}`: have it import every module of the package, subpackages "
+                    "included"
                 )
     return problems

@@ -1,5 +1,9 @@
 """`make migration-test`: every revision up, every revision down, up again, on a throwaway DB.
 
+Revisions go up one at a time in dependency order (history.ordered: on a branched history,
+the older branch first, the merge after both), and down one at a time with `-1`, which undoes
+a merge revision first and then each branch, newest first.
+
 After each step the schema is read from pg_catalog (snapshot.py) and compared with the one
 recorded at the same revision on the way up, so a failure names its revision: a downgrade
 that leaves a column behind, an upgrade that cannot run a second time, or one that builds
@@ -15,10 +19,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from migration_toolkit import history
 from migration_toolkit.checks import snapshot
 from migration_toolkit.checks.connection import config_for, idle, run_on
 from migration_toolkit.errors import UserFacingError, root_cause
 from migration_toolkit.local import throwaway
+from migration_toolkit.revisions import VERSION_TABLE, qualified
 
 Say = Callable[[str], None]
 State = frozenset[str]
@@ -33,10 +39,11 @@ class RoundTripFailure(UserFacingError):
 
 
 def _state(connection: Connection) -> State:
-    present = connection.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+    table = qualified(VERSION_TABLE)
+    present = connection.scalar(text(f"SELECT to_regclass('{table}') IS NOT NULL"))
     state: State = frozenset()
     if present:
-        state = frozenset(connection.scalars(text("SELECT version_num FROM alembic_version")))
+        state = frozenset(connection.scalars(text(f"SELECT version_num FROM {table}")))
     idle(connection)
     return state
 
@@ -51,6 +58,15 @@ def _cause(exc: BaseException) -> str:
     cause = root_cause(exc)
     lines = str(cause).strip().splitlines()
     return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
+def _refuse_model_failure(exc: BaseException) -> None:
+    """A revision that imports the models fails with them: name the model module instead."""
+    from migration_toolkit.environment import model_failure
+
+    message = model_failure(exc)
+    if message is not None:
+        raise UserFacingError(message) from None
 
 
 class _Walk:
@@ -70,18 +86,17 @@ class _Walk:
         return ", ".join(named)
 
     def order(self) -> list[str]:
-        heads = self.script.get_heads()
-        if len(heads) > 1:
-            raise UserFacingError(
-                f"more than one head ({', '.join(sorted(heads))}): "
-                "run `make migration-merge` to join them into one"
-            )
-        return [rev.revision for rev in reversed(list(self.script.walk_revisions()))]
+        """Every revision, each after those it depends on (branches and merges included)."""
+        duplicated = history.duplicate_problem(self.script)
+        if duplicated is not None:
+            raise UserFacingError(duplicated)
+        return [revision.revision for revision in history.ordered(self.script)]
 
     def up(self, revision: str, second: bool) -> None:
         try:
             command.upgrade(self.config, revision)
         except Exception as exc:
+            _refuse_model_failure(exc)
             when = " a second time (after its downgrade)" if second else ""
             raise RoundTripFailure(
                 f"upgrade of {self.name(revision)} fails{when}: {_cause(exc)}: make it "
@@ -106,6 +121,7 @@ class _Walk:
         try:
             command.downgrade(self.config, "-1")
         except Exception as exc:
+            _refuse_model_failure(exc)
             raise RoundTripFailure(
                 f"downgrade of {self.name(before)} fails: {_cause(exc)}: fix its downgrade()"
             ) from None

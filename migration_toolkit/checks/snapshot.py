@@ -7,7 +7,7 @@ record which revisions ran, they are not the schema the revisions build.
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from migration_toolkit.revisions import VERSION_TABLE
+from migration_toolkit.revisions import VERSION_TABLE, bookkeeping_schema
 from migration_toolkit.run.checksums import CHECKSUM_TABLE
 
 Snapshot = dict[str, str]
@@ -94,6 +94,8 @@ def take(connection: Connection) -> Snapshot:
     for kind, query in _QUERIES.items():
         for key, definition in connection.execute(text(query)):
             snapshot[f"{kind} {key}"] = definition
+    # The bookkeeping schema is the machinery's too (made before the first revision runs).
+    snapshot.pop(f"schema {bookkeeping_schema()}", None)
     return snapshot
 
 

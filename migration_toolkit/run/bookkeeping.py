@@ -11,7 +11,7 @@ from every role but their owner (reading stays: /health/ready reads alembic_vers
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from migration_toolkit.revisions import VERSION_TABLE
+from migration_toolkit.revisions import VERSION_TABLE, qualified
 from migration_toolkit.run.checksums import CHECKSUM_TABLE
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
@@ -28,7 +28,7 @@ _WRITERS = text(
 def writers(connection: Connection) -> list[tuple[str, str]]:
     """(table, role) pairs: roles other than the owner that may write the bookkeeping."""
     rows = connection.execute(
-        _WRITERS, {"versions": VERSION_TABLE, "checksums": CHECKSUM_TABLE}
+        _WRITERS, {"versions": qualified(VERSION_TABLE), "checksums": qualified(CHECKSUM_TABLE)}
     ).all()
     return [(str(row.relation), str(row.grantee)) for row in rows]
 

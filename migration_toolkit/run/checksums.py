@@ -10,6 +10,7 @@ import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +21,51 @@ from sqlalchemy.engine import Connection
 
 from migration_toolkit.config import current_project
 from migration_toolkit.errors import UserFacingError
-from migration_toolkit.revisions import VERSION_TABLE, replaced_by, squash_replacing
+from migration_toolkit.revisions import (
+    VERSION_TABLE,
+    bookkeeping_schema,
+    qualified,
+    replaced_by,
+    squash_replacing,
+)
 from migration_toolkit.run.simple_query import SIMPLE
 
 CHECKSUM_TABLE = "alembic_checksum"
 
-_PROBE = text(
-    f"SELECT to_regclass('{VERSION_TABLE}') IS NOT NULL, "
-    f"to_regclass('{CHECKSUM_TABLE}') IS NOT NULL"
-)
-# One query reads both tables: the whole cost of the check at head.
-_READ_BOTH = text(
-    f"SELECT 'head', version_num, NULL, NULL FROM {VERSION_TABLE} "
-    f"UNION ALL SELECT 'sum', revision, checksum, filename FROM {CHECKSUM_TABLE}"
-)
-_READ_HEADS = text(f"SELECT 'head', version_num, NULL, NULL FROM {VERSION_TABLE}")
-_CREATE = text(
-    f"CREATE TABLE IF NOT EXISTS {CHECKSUM_TABLE} ("
-    "revision varchar(32) NOT NULL, checksum char(64) NOT NULL, filename text NOT NULL, "
-    "applied_at timestamptz NOT NULL DEFAULT now(), "
-    f"CONSTRAINT pk_{CHECKSUM_TABLE} PRIMARY KEY (revision))"
-)
-# Literal values, not parameters: each write goes to Postgres as one simple query
-# (simple_query.py) inside the revision's transaction, not as a prepare and an execute.
-_UPSERT = (
-    f"INSERT INTO {CHECKSUM_TABLE} (revision, checksum, filename) VALUES {{rows}} "
-    "ON CONFLICT (revision) DO UPDATE SET checksum = EXCLUDED.checksum, "
-    "filename = EXCLUDED.filename, applied_at = now()"
-)
-_DELETE = f"DELETE FROM {CHECKSUM_TABLE} WHERE revision IN ({{revisions}})"
+
+@lru_cache
+def _sql(schema: str | None) -> dict[str, str]:
+    """The ledger's statements, its tables in the bookkeeping schema."""
+    versions, checksums = qualified(VERSION_TABLE, schema), qualified(CHECKSUM_TABLE, schema)
+    return {
+        "probe": (
+            f"SELECT to_regclass('{versions}') IS NOT NULL, to_regclass('{checksums}') IS NOT NULL"
+        ),
+        # One query reads both tables: the whole cost of the check at head.
+        "read both": (
+            f"SELECT 'head', version_num, NULL, NULL FROM {versions} "
+            f"UNION ALL SELECT 'sum', revision, checksum, filename FROM {checksums}"
+        ),
+        "read heads": f"SELECT 'head', version_num, NULL, NULL FROM {versions}",
+        "create": (
+            f"CREATE TABLE IF NOT EXISTS {checksums} ("
+            "revision varchar(32) NOT NULL, checksum char(64) NOT NULL, filename text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now(), "
+            f"CONSTRAINT pk_{CHECKSUM_TABLE} PRIMARY KEY (revision))"
+        ),
+        # Literal values, not parameters: each write goes to Postgres as one simple query
+        # (simple_query.py) inside the revision's transaction, not as a prepare and an execute.
+        "upsert": (
+            f"INSERT INTO {checksums} (revision, checksum, filename) VALUES {{rows}} "
+            "ON CONFLICT (revision) DO UPDATE SET checksum = EXCLUDED.checksum, "
+            "filename = EXCLUDED.filename, applied_at = now()"
+        ),
+        "delete": f"DELETE FROM {checksums} WHERE revision IN ({{revisions}})",
+    }
+
+
+def sql(name: str) -> str:
+    return _sql(bookkeeping_schema())[name]
 
 
 def ledger_sql(rows: Iterable[tuple[str, str, str]]) -> str:
@@ -57,8 +74,8 @@ def ledger_sql(rows: Iterable[tuple[str, str, str]]) -> str:
     values = ", ".join(
         "(" + ", ".join("'" + value.replace("'", "''") + "'" for value in row) + ")" for row in rows
     )
-    create = str(_CREATE.text) + ";\n"
-    return create + (_UPSERT.format(rows=values) + ";\n" if values else "")
+    create = sql("create") + ";\n"
+    return create + (sql("upsert").format(rows=values) + ";\n" if values else "")
 
 
 class EditedRevisionError(UserFacingError):
@@ -107,10 +124,10 @@ class DatabaseState:
 
 
 def read_state(connection: Connection) -> DatabaseState:
-    has_versions, has_checksums = connection.execute(_PROBE).one()
+    has_versions, has_checksums = connection.execute(text(sql("probe"))).one()
     if not has_versions:
         return DatabaseState(heads=(), has_checksum_table=bool(has_checksums))
-    rows = connection.execute(_READ_BOTH if has_checksums else _READ_HEADS).all()
+    rows = connection.execute(text(sql("read both" if has_checksums else "read heads"))).all()
     return DatabaseState(
         heads=tuple(sorted(row[1] for row in rows if row[0] == "head")),
         recorded={row[1]: Recorded(row[2], row[3]) for row in rows if row[0] == "sum"},
@@ -260,7 +277,7 @@ class Ledger:
         if not revisions:
             return
         if not self.has_table:
-            connection.execute(_CREATE)
+            connection.execute(text(sql("create")))
             self.has_table = True
         paths = [_path(self.script, revision) for revision in revisions]
         checksums = [file_checksum(path) for path in paths]
@@ -270,7 +287,7 @@ class Ledger:
             f"({quote(revision)}, {quote(checksum)}, {quote(filename)})"
             for revision, checksum, filename in zip(revisions, checksums, filenames, strict=True)
         )
-        _execute_simple(connection, _UPSERT.format(rows=rows))
+        _execute_simple(connection, sql("upsert").format(rows=rows))
         for revision, checksum, filename in zip(revisions, checksums, filenames, strict=True):
             self.recorded[revision] = Recorded(checksum, filename)
 
@@ -296,7 +313,7 @@ class Ledger:
         if gone and self.has_table:
             quote = _quoter(connection)
             _execute_simple(
-                connection, _DELETE.format(revisions=", ".join(quote(rev) for rev in gone))
+                connection, sql("delete").format(revisions=", ".join(quote(rev) for rev in gone))
             )
         for revision in gone:
             del self.recorded[revision]

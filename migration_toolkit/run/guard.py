@@ -105,16 +105,34 @@ def offline_sql(ini: Path, plan: Plan) -> str:
     """The downgrade's SQL in offline mode, from a separate Alembic process (review only)."""
     if not plan.undone or plan.stamp:
         return ""
-    start, end = ",".join(plan.before), ",".join(plan.after) or "base"
+    if len(plan.before) <= 1 and len(plan.after) <= 1:
+        return _downgrade_sql(ini, f"{','.join(plan.before)}:{','.join(plan.after) or 'base'}")
+    # Across branches offline mode takes no range of several heads: one revision at a time,
+    # each from itself to one of its parents (that undoes it alone).
+    parts = []
+    for script in plan.undone:
+        parent = next(iter(_down_revisions(script)), "base")
+        parts.append(_downgrade_sql(ini, f"{script.revision}:{parent}"))
+    return "".join(parts)
+
+
+def _down_revisions(script: Script) -> tuple[str, ...]:
+    down = script.down_revision
+    if down is None:
+        return ()
+    return (down,) if isinstance(down, str) else tuple(down)
+
+
+def _downgrade_sql(ini: Path, revision_range: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", str(ini), "downgrade", f"{start}:{end}", "--sql"],
+        [sys.executable, "-m", "alembic", "-c", str(ini), "downgrade", revision_range, "--sql"],
         capture_output=True,
         text=True,
         check=False,
         stdin=subprocess.DEVNULL,
     )
     if result.returncode != 0:
-        return "(the offline SQL could not be produced: review the revisions' downgrade())"
+        return "(the offline SQL could not be produced: review the revisions' downgrade())\n"
     return result.stdout
 
 

@@ -30,8 +30,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from migration_toolkit import history
 from migration_toolkit.errors import RevisionFailed, UserFacingError, is_lock_timeout
-from migration_toolkit.revisions import VERSION_TABLE
+from migration_toolkit.revisions import VERSION_TABLE, bookkeeping_schema
 from migration_toolkit.run import bookkeeping, checksums, guard, locking, simple_query
 from migration_toolkit.run.blockers import BlockerWatch, held_by
 from migration_toolkit.run.options import RunOptions, run_options
@@ -81,6 +82,8 @@ class Run:
     start: tuple[str, ...] = ()
     heads: tuple[str, ...] = ()
     confirmed: guard.Plan | None = None
+    # The connection was in a transaction of the caller's when env.py configured Alembic.
+    external_transaction: bool = False
 
     def after_step(
         self, *, ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: Any
@@ -151,12 +154,20 @@ def _set_session_limits(connection: Connection, settings: RunSettings) -> None:
 
 
 def _steps(context: MigrationContext, run: Run, heads: tuple[str, ...]) -> list[Any]:
-    """The steps Alembic is about to run (its own `fn`, which only computes them)."""
+    """The steps Alembic is about to run (its own `fn`, which only computes them).
+
+    On a history with branches and merges a relative step (`rollback rev=-1` from a merge point)
+    is ours to compute (history.relative_steps): Alembic finds it ambiguous.
+    """
+    destination = alembic_context.get_revision_argument()
+    count = history.relative(destination if isinstance(destination, str) else None)
+    script = alembic_context.script
+    if count is not None and "purge" not in context.opts and not history.is_linear(script):
+        return _branched_steps(context, run, script, heads, count)
     function = context.opts["fn"]
     try:
         return list(function(() if context.opts.get("purge") else heads, context))
     except (RevisionError, CommandError) as exc:
-        destination = alembic_context.get_revision_argument()
         if not heads and str(destination).startswith("-"):
             raise UserFacingError(
                 f"at base: nothing to roll back on {run.where} (no revision is applied)"
@@ -167,6 +178,59 @@ def _steps(context: MigrationContext, run: Run, heads: tuple[str, ...]) -> list[
                 "`make migration-history` shows what can be rolled back"
             ) from None
         raise
+
+
+def _branched_steps(
+    context: MigrationContext,
+    run: Run,
+    script: ScriptDirectory,
+    heads: tuple[str, ...],
+    count: int,
+) -> list[Any]:
+    """`-N`/`+N` on a branched history: our steps, handed to Alembic to run."""
+    if count < 0 and not heads:
+        raise UserFacingError(
+            f"at base: nothing to roll back on {run.where} (no revision is applied)"
+        )
+    try:
+        steps: list[Any] = list(history.relative_steps(script, heads, count))
+    except history.NotEnoughRevisions as exc:
+        verb = "roll back" if count < 0 else "apply"
+        raise UserFacingError(
+            f"rev={count:+d}: {run.where} has only {exc.found} revision(s) to {verb} from "
+            f"{history.describe(script, heads) or 'base'}; `make migration-history` lists them"
+        ) from None
+    if not steps:
+        return steps
+    connection = context.connection
+    if not run.external_transaction and connection is not None and connection.in_transaction():
+        connection.commit()  # our reads only: each revision gets its own transaction
+    # Alembic runs the steps its `fn` returns, and takes `fn` only from configure(): configure
+    # again with the same options and an `fn` that returns these.
+    options = {key: value for key, value in context.opts.items() if key != "fn"}
+    alembic_context.configure(connection=connection, fn=lambda _heads, _context: steps, **options)
+    return steps
+
+
+def _create_bookkeeping_schema(connection: Connection) -> None:
+    """alembic_version and the ledger go to version_table_schema, which may not exist yet."""
+    schema = bookkeeping_schema()
+    if schema:
+        quoted = schema.replace('"', '""')
+        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{quoted}"')
+
+
+def _refuse_revision_on_several_heads(context: MigrationContext) -> None:
+    """`make migration` on a forked history: say so before Alembic compares anything (it would
+    call the database "not up to date", or fail after comparing with "Multiple heads")."""
+    revision_context = context.opts.get("revision_context")
+    if revision_context is None:
+        return
+    if revision_context.command_args.get("head") not in (None, "head"):
+        return  # --head <rev> given: the new revision's parent is chosen
+    problem = history.heads_problem(alembic_context.script)
+    if problem is not None:
+        raise UserFacingError(problem)
 
 
 def _refuse_unmanaged(connection: Connection, run: Run) -> None:
@@ -205,7 +269,13 @@ def summary(run: Run, script: ScriptDirectory, kind: str) -> str:
         return f"{run.where}: already at {after}: nothing to do for {destination}"
     verb = {"upgrade": "upgraded", "downgrade": "rolled back", "stamp": "stamped"}[kind]
     count = f"{max(run.done, 1)} step{'s' if run.done > 1 else ''}"
-    return f"{run.where}: {verb} from {', '.join(run.start) or 'base'} to {after} ({count})"
+    line = f"{run.where}: {verb} from {', '.join(run.start) or 'base'} to {after} ({count})"
+    if len(run.heads) > 1 and kind == "downgrade":
+        # Undoing a merge revision leaves the branches it joined as heads of their own.
+        line += f"; the database is at {len(run.heads)} heads (branches, not merged)"
+        if len(script.get_heads()) == 1:
+            line += ": `make migrate` merges them again"
+    return line
 
 
 def _kind(steps: list[Any], purge: bool) -> str:
@@ -250,6 +320,7 @@ def _guard(run: Run, script: ScriptDirectory, connection: Connection, kind: str)
 def run_migrations() -> None:
     """context.run_migrations(), with the checks and bookkeeping above, for env.py."""
     context = alembic_context.get_context()
+    _refuse_revision_on_several_heads(context)
     run = current_run()
     connection = context.connection
     if run is None or connection is None or not changes_database():
@@ -290,6 +361,8 @@ def run_migrations() -> None:
     resume_garbage_collection()
     # Part of the first revision's transaction: Alembic adopts the one begun here.
     _set_session_limits(connection, run.settings)
+    if not state.heads and not state.has_checksum_table:
+        _create_bookkeeping_schema(connection)
     run.ledger.write(connection, {*accepted, *unrecorded})
     if purge:
         run.heads = ()  # Alembic empties alembic_version first

@@ -100,17 +100,18 @@ def test_two_heads_and_unregistered_models_are_all_listed(project: Project) -> N
     ):
         result = project.make("migration-check")
     assert result.returncode != 0
-    assert result.errors() == ["error: migration-check found 5 problems, listed above"]
-    assert "- more than one head (0b0000000001, 0b0000000002)" in result.stderr
+    assert result.errors() == ["error: migration-check found 4 problems, listed above"]
+    assert (
+        "- versions/ has 2 heads (0b0000000001 (hand written), 0b0000000002 (hand written))"
+        in result.stderr
+    )
     # The two new heads are not in the committed snapshot either: its diff shows them.
     assert "+-- Heads: 0b0000000001, 0b0000000002" in result.stderr
     assert "- app/storage/schema.sql is out of date (diff above)" in result.stderr
     assert "make migration-merge" in result.stderr
     assert "table 'legacy' in app.models.legacy is on a MetaData of its own" in result.stderr
-    assert "table 'tag' in app.models.extra.tag is not reached by `import app.models`" in (
-        result.stderr
-    )
-    # Tag is on the metadata once imported, and no revision creates it: drift says so too.
+    # A subpackage's module is imported with the others: no revision creates its table yet.
+    assert "not reached" not in result.stderr
     assert "table tag: in the models, not in the migrations" in result.stderr
 
 

@@ -28,7 +28,7 @@ UNSAFE = [
     (
         "a3000000000c",
         "changing-column-type",
-        'op.alter_column("book", "title", type_=sa.Text(), existing_type=sa.String(255))',
+        'op.alter_column("book", "author_id", type_=sa.BigInteger(), existing_type=sa.Integer())',
     ),
     ("a4000000000d", "ban-drop-column", 'op.drop_column("author", "email")'),
     (

@@ -12,7 +12,6 @@ from pytest_alembic.tests import (
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from migration_toolkit.revisions import alembic_config as project_alembic_config
 
@@ -33,5 +32,6 @@ def alembic_config() -> Config:
 
 @pytest.fixture
 def alembic_engine(new_database: Callable[[], URL]) -> Iterator[AsyncEngine]:
-    engine = create_async_engine(new_database(), poolclass=NullPool)
+    # As pytest-alembic's docs show it: a plain AsyncEngine, with SQLAlchemy's default pool.
+    engine = create_async_engine(new_database())
     yield engine

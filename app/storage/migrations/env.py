@@ -60,8 +60,15 @@ async def run_async_migrations(url: URL) -> None:
 
 
 async def run_on_async_engine(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(do_run_migrations)
+    # The engine's pool may hold connections of another event loop (pytest-alembic's docs
+    # create one engine and run each command in a new asyncio.run): migrate on a NullPool
+    # engine of the same URL, which opens its connection on this loop and closes it after.
+    own = toolkit.engine_like(engine)
+    try:
+        async with own.begin() as connection:
+            await connection.run_sync(do_run_migrations)
+    finally:
+        await own.dispose()
 
 
 def run_migrations_online() -> None:

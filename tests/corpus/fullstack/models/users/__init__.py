@@ -1,0 +1,1 @@
+"""Users and their API schemas (a subpackage: found like any top-level module)."""

@@ -1,0 +1,1 @@
+"""Accounts: a subpackage of the models."""
