@@ -14,6 +14,7 @@ from alembic import op
 from sqlalchemy import text
 
 from migration_toolkit.online._sql import execute, offline, quote
+from migration_toolkit.online.marks import helper
 
 REPORT_EVERY = 1.0  # seconds between progress lines
 # Rows the app inserts while a pass runs may still match `where`; a few passes catch them.
@@ -65,6 +66,7 @@ def _remaining(table: str, key: str, where: str, after: int | None) -> tuple[int
     return first, last, int(count)
 
 
+@helper
 def backfill(
     table: str,
     assignments: str,
