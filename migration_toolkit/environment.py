@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from migration_toolkit.autogen.quiet import hide_hook_status
 from migration_toolkit.config import Project, current_project
 from migration_toolkit.errors import UserFacingError, explain_connection_error, root_cause
 from migration_toolkit.run import checksums
@@ -59,6 +60,7 @@ def configure_logging() -> None:
         messages.addHandler(handler)
         messages.setLevel(logging.ERROR)
         messages.propagate = False
+        hide_hook_status()
     else:
         # Alembic logs a CommandError before printing it as `FAILED: ...`: say it once.
         messages.setLevel(logging.CRITICAL)
