@@ -47,7 +47,7 @@ _USER_TABLES = text(
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
     "AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT IN (:checksums, :versions) "
-    "ORDER BY 1 LIMIT 3"
+    "ORDER BY 1 LIMIT 4"
 )
 
 
@@ -173,9 +173,9 @@ def _refuse_unmanaged(connection: Connection, run: Run) -> None:
         _USER_TABLES, {"checksums": checksums.CHECKSUM_TABLE, "versions": VERSION_TABLE}
     ).all()
     if tables:
-        listed = ", ".join(row[0] for row in tables)
+        listed = ", ".join(row[0] for row in tables[:3]) + (", ..." if len(tables) > 3 else "")
         raise UserFacingError(
-            f"{run.where} has tables ({listed}...) but no migration history: it was not built "
+            f"{run.where} has tables ({listed}) but no migration history: it was not built "
             "by these migrations. If its schema is what the revisions build, record that with "
             "`make migration-stamp rev=head`; otherwise point DATABASE_URL at another database"
         )
@@ -192,25 +192,47 @@ def _describe_revisions(script: ScriptDirectory, revisions: tuple[str, ...]) -> 
     return ", ".join(shown)
 
 
+def _past(script: ScriptDirectory, destination: str, heads: tuple[str, ...]) -> str | None:
+    """The destination revision when it lies before heads (an upgrade to it has nothing to do)."""
+    try:
+        found = script.get_revision(destination)
+    except (RevisionError, CommandError):
+        return None
+    if found is None or found.revision in heads:
+        return None
+    older = {rev.revision for head in heads for rev in script.iterate_revisions(head, "base")}
+    return found.revision if found.revision in older else None
+
+
 def summary(run: Run, script: ScriptDirectory, kind: str) -> str:
-    """One line: what the run did, or that it had nothing to do."""
+    """One line: what the run did (from which revision to which), or that it had nothing to do."""
+    before = _describe_revisions(script, run.start)
     after = _describe_revisions(script, run.heads)
-    if run.done == 0 and run.start == run.heads:
+    # A stamp of where the database already is rewrites alembic_version to the same value.
+    if (run.done == 0 or kind == "stamp") and run.start == run.heads:
+        # Alembic resolves "head" to the revision id(s) it stands for.
+        argument = alembic_context.get_revision_argument()
+        targets = set(argument) if isinstance(argument, tuple) else {argument} - {None}
+        heads = set(script.get_heads())
         if kind == "downgrade" and not run.heads:
             return f"{run.where}: at base: nothing to roll back"
-        if kind == "upgrade" and run.heads and set(run.heads) == set(script.get_heads()):
+        if kind == "upgrade" and run.heads and set(run.heads) == heads and targets <= heads:
             return f"{run.where}: already at head: {after}"
-        destination = alembic_context.get_revision_argument() or "base"
-        return f"{run.where}: already at {after}: nothing to do for {destination}"
+        if kind == "upgrade" and len(targets) == 1:
+            past = _past(script, str(argument), run.heads)
+            if past is not None:
+                return f"{run.where}: already past {past}: nothing to do (at {after})"
+        return f"{run.where}: already at {after}: nothing to do"
     verb = {"upgrade": "upgraded", "downgrade": "rolled back", "stamp": "stamped"}[kind]
     count = f"{max(run.done, 1)} step{'s' if run.done > 1 else ''}"
-    return f"{run.where}: {verb} from {', '.join(run.start) or 'base'} to {after} ({count})"
+    return f"{run.where}: {verb} from {before} to {after} ({count})"
 
 
-def _kind(steps: list[Any], purge: bool) -> str:
+def _kind(steps: list[Any], purge: bool, command: str) -> str:
+    """upgrade, downgrade or stamp; with no step to look at, the Alembic command's own name."""
     if purge or any(isinstance(step, StampStep) for step in steps):
         return "stamp"
-    if any(not step.is_upgrade for step in steps):
+    if any(not step.is_upgrade for step in steps) or (not steps and command == "downgrade"):
         return "downgrade"
     return "upgrade"
 
@@ -266,7 +288,7 @@ def run_migrations() -> None:
         checksums.check_heads_exist(script, state, run.where)
     purge = bool(context.opts.get("purge"))
     run.steps, run.done = _steps(context, run, state.heads), 0
-    kind = _kind(run.steps, purge)
+    kind = _kind(run.steps, purge, getattr(context.opts.get("fn"), "__name__", ""))
     accepted: list[str] = []
     unrecorded: set[str] = set()
     run.ledger = checksums.Ledger(script, state)
