@@ -55,6 +55,12 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def tell(message: str) -> None:
+    """The run's one line, unless its caller asked for quiet (a check's throwaway runs)."""
+    if not alembic_context.config.attributes.get("quiet"):
+        say(message)
+
+
 def changes_database() -> bool:
     """True for upgrade, downgrade and stamp: the commands given a destination revision."""
     try:
@@ -279,7 +285,7 @@ def run_migrations() -> None:
         reading = bool(context.opts.get("dont_mutate")) and connection is not None
         if reading and not context.get_current_heads():
             where = run.where if run is not None else "the database"
-            say(f"{where}: at base (no revision applied)")
+            tell(f"{where}: at base (no revision applied)")
         return
     state = checksums.read_state(connection)
     run.start = run.heads = state.heads
@@ -305,7 +311,7 @@ def run_migrations() -> None:
             run.ledger.write(connection, {*accepted, *unrecorded})
             if run.owns_transactions:
                 connection.commit()
-        say(summary(run, script, kind))
+        tell(summary(run, script, kind))
         return
     resume_garbage_collection()
     # Part of the first revision's transaction: Alembic adopts the one begun here.
@@ -329,7 +335,7 @@ def run_migrations() -> None:
     run.ledger.sync(connection, run.heads, ())
     if run.owns_transactions and connection.in_transaction():
         connection.commit()
-    say(summary(run, script, kind))
+    tell(summary(run, script, kind))
 
 
 async def run_serialized(

@@ -130,7 +130,11 @@ def _spans(source: str) -> dict[str, tuple[int, int]]:
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
             while first > 0 and lines[first - 1].lstrip().startswith("#"):
                 first -= 1
-            spans[node.name] = (first, (node.end_lineno or node.lineno) - 1)
+            last = (node.end_lineno or node.lineno) - 1
+            # Comments that end the body (Alembic's "### end Alembic commands ###") belong to it.
+            while last + 1 < len(lines) and re.match(r"\s+#", lines[last + 1]):
+                last += 1
+            spans[node.name] = (first, last)
     return spans
 
 
