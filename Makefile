@@ -141,6 +141,11 @@ bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed (report
 	@case "$${which:-all}" in all|load|speed) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed" >&2; exit 2;; esac
 	$(RUN) python -m bench $${which:-all}
 
+.PHONY: format
+format: $(STAMP) ## ruff format and ruff's fixes: sorted imports, unused ones removed (after editing a revision)
+	@$(RUN) ruff format --quiet .
+	@$(RUN) ruff check --fix --quiet .
+
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy
 	$(RUN) ruff check .
