@@ -96,12 +96,14 @@ alembic: $(STAMP) ## Any Alembic command, through the same env.py: make alembic 
 	@test -n "$${args:-}" || { echo 'error: missing args: make alembic args="history --verbose"' >&2; exit 2; }
 	@$(TOOLKIT) alembic "$$args"
 
+##@ The project's own Postgres (database commands start it when it is stopped)
+
 .PHONY: start
 start: $(STAMP) ## Start the project's own local Postgres (docker compose, else embedded)
 	@$(TOOLKIT) start
 
 .PHONY: stop
-stop: $(STAMP) ## Stop the Postgres that `make start` started
+stop: $(STAMP) ## Stop the project's own Postgres (the next database command starts it again)
 	@$(TOOLKIT) stop
 
 ##@ Checks before a merge (never on your database: a throwaway one where needed)
@@ -126,7 +128,7 @@ migration-test: $(STAMP) ## Up one at a time to head, down to base, up again: sc
 ci: $(STAMP) ## ruff, mypy, migration-check/-lint/-test, test: all on one throwaway Postgres
 	@$(RUN) python -m migration_toolkit.checks.ci $${base:+--base "$$base"}
 
-##@ Run and test
+##@ Run, test and style
 
 .PHONY: serve
 serve: $(STAMP) ## Run the API with autoreload on http://127.0.0.1:8000 (port=... to change)
