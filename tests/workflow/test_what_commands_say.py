@@ -84,6 +84,10 @@ def test_make_migration_says_which_file_it_wrote_and_nothing_of_make_or_alembic(
     assert lines[1:] == ["lint: the new revision is clean (squawk)"], result.output
     for noise in ("Running post write hook", "is up to date", "make[", "INFO", "Generating"):
         assert noise not in result.output
+    loud = project.make("migration-empty", "msg=by hand", "verbose=1")
+    assert loud.returncode == 0, loud.output
+    assert "Running post write hook 'review' ..." in loud.output
+    assert "Generating " in loud.output
 
 
 def test_make_alembic_keeps_quoted_words_together(project: Project) -> None:
