@@ -4,6 +4,8 @@ The conventions are all visible in the rendered page (docs/migrations.md explain
 - a ```bash block is typed in order, one command a line (a trailing `\\` continues a line);
   a command whose comment says `# fails` must fail, with one error line and no traceback;
 - a code block whose first line is `# file: PATH` is the whole new content of PATH;
+- a code block whose first line is `# from: PATH` shows what PATH holds: each of its functions
+  and classes must be the file's one of the same name, comments and layout aside;
 - a code block whose first line is `# edit: PATH` changes PATH (a `*` in PATH stands for a
   generated revision's date and id, and must match one file): each top-level function or class
   of the block replaces the one of the same name, comment lines just above it included, and
@@ -21,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[\w-]*)\s*$")
 _FAILS = re.compile(r"\s#\s*fails\b")
-_TARGET = re.compile(r"^#\s*(?P<kind>file|edit):\s*(?P<path>\S+)\s*$")
+_TARGET = re.compile(r"^#\s*(?P<kind>file|edit|from):\s*(?P<path>\S+)\s*$")
 
 
 class GuideError(AssertionError):
@@ -30,7 +32,7 @@ class GuideError(AssertionError):
 
 @dataclass(frozen=True)
 class Step:
-    kind: str  # "run", "file" or "edit"
+    kind: str  # "run", "file", "edit" or "from"
     text: str  # the command, or the code
     line: int
     section: str
@@ -172,10 +174,29 @@ def edit(source: str, change: str, where: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def definitions(source: str) -> dict[str, str]:
+    """Top-level functions and classes by name, as their AST (comments and layout aside)."""
+    return {
+        node.name: ast.dump(node)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+
+
+def shown_as_it_is(source: str, shown: str, where: str) -> None:
+    """Refuse a `# from:` block whose definitions differ from the file's."""
+    actual = definitions(source)
+    for name, tree in definitions(shown).items():
+        if actual.get(name) != tree:
+            raise GuideError(f"{where}: `{name}` is not what the file holds")
+
+
 def apply(root: Path, step: Step, document: str) -> Path:
-    """Write or edit the file a code step names; the path changed."""
+    """Write or edit the file a code step names (or check a `# from:` one); its path."""
     path = target(root, step.path)
-    if step.kind == "file":
+    if step.kind == "from":
+        shown_as_it_is(path.read_text(), step.text, step.where(document))
+    elif step.kind == "file":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(step.text)
     else:

@@ -137,6 +137,13 @@ def test_an_edit_replaces_definitions_and_adds_imports() -> None:
     assert docs_runner.edit(edited, change, "test") == edited
 
 
+def test_a_from_block_must_show_what_the_file_holds() -> None:
+    shown = "def upgrade() -> None:\n    pass  # a comment the file lacks\n"
+    docs_runner.shown_as_it_is(REVISION, shown, "test")
+    with pytest.raises(GuideError, match="`downgrade` is not what the file holds"):
+        docs_runner.shown_as_it_is(REVISION, "def downgrade() -> None:\n    x = 1\n", "test")
+
+
 def test_an_edit_refuses_what_it_cannot_place() -> None:
     with pytest.raises(GuideError, match="no `upgrad` to replace"):
         docs_runner.edit(REVISION, "def upgrad() -> None:\n    pass\n", "test")
