@@ -140,7 +140,7 @@ test: $(STAMP) ## Run the test suite against a throwaway Postgres (jobs=N worker
 
 .PHONY: bench
 bench: $(STAMP) ## Benchmarks: zero downtime under load, migration speed (reports in bench/results/)
-	@case "$${which:-all}" in all|load|speed) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed" >&2; exit 2;; esac
+	@case "$${which:-all}" in all|load|speed|chaos) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed|chaos" >&2; exit 2;; esac
 	$(RUN) python -m bench $${which:-all}
 
 .PHONY: format

@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from migration_toolkit.urls import ACCEPTED as LIBPQ_PARAMETERS
+
 ASYNC_DRIVER = "postgresql+asyncpg"
 _ACCEPTED_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", ""})
@@ -58,6 +60,12 @@ def parse_database_url(raw: str, *, name: str = "DATABASE_URL") -> URL:
         )
     if port is not None and not 1 <= port <= 65535:
         raise SettingsError(f"{name} has port {port}, outside 1-65535: fix the port")
+    unknown = sorted(set(url.query) - LIBPQ_PARAMETERS)
+    if unknown:
+        raise SettingsError(
+            f"{name} has parameter {unknown[0]!r}, which is not supported: use "
+            f"{', '.join(sorted(LIBPQ_PARAMETERS))}"
+        )
     return url.set(drivername=ASYNC_DRIVER)
 
 

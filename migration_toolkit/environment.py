@@ -268,6 +268,10 @@ def one_line_errors(url: Callable[[], URL] | None = None) -> Iterator[None]:
     try:
         yield
     except CommandError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, RevisionError) and "multiple revisions start" in str(cause).lower():
+            # Alembic words an ambiguous prefix as "Can't locate"; its cause lists the matches.
+            raise CommandError(f"{cause}: type more of the revision id") from exc
         hinted = _hint(str(exc))
         if hinted == str(exc):
             raise
@@ -304,3 +308,28 @@ def run_migrations() -> None:
     from migration_toolkit.run import runner
 
     runner.run_migrations()
+
+
+def run_migrations_online(
+    url: Callable[[], URL], do_run_migrations: Callable[[Connection], None]
+) -> None:
+    """Alembic's `run_migrations_online`, for an env.py that wants it in one call.
+
+    A connection handed in through config.attributes["connection"] (Alembic's cookbook,
+    "connection sharing"; the toolkit's checks do this) or an AsyncEngine (pytest-alembic) is
+    used as given; otherwise the toolkit connects to url() with its lock and set-up.
+    """
+    import asyncio
+
+    handed = alembic_context.config.attributes.get("connection")
+    if handed is None:
+        asyncio.run(run_online(url(), do_run_migrations))
+    elif isinstance(handed, AsyncEngine):
+
+        async def on_engine(engine: AsyncEngine) -> None:
+            async with engine.begin() as connection:
+                await connection.run_sync(do_run_migrations)
+
+        asyncio.run(on_engine(handed))
+    else:
+        do_run_migrations(handed)

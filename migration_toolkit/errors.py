@@ -40,6 +40,10 @@ def root_cause(exc: BaseException) -> BaseException:
     return causes(exc)[-1]
 
 
+def is_lock_timeout(exc: BaseException) -> bool:
+    return getattr(root_cause(exc), "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
 def _connection_cause(exc: BaseException) -> BaseException:
     """The first link of the chain that says why connecting failed (a timeout ends in a
     CancelledError, which says nothing)."""
@@ -72,6 +76,21 @@ def explain_connection_error(exc: BaseException, url: URL) -> str | None:
         isinstance(cause, OSError) and cause.errno is not None
     ):
         return f"cannot reach Postgres at {url.host}:{url.port or 5432}{hint}"
+    if isinstance(
+        cause, asyncpg.DuplicatePreparedStatementError | asyncpg.InvalidSQLStatementNameError
+    ):
+        return (
+            f"{where} answers through a transaction-pooling connection pooler (such as "
+            "PgBouncer), where prepared statements and session locks break: point "
+            "MIGRATION_DATABASE_URL at Postgres itself"
+        )
+    if isinstance(cause, ConnectionError) and "ssl" in str(cause).lower():
+        return (
+            f"Postgres at {where} refused an SSL connection ({cause}): the URL asks for SSL "
+            "(sslmode=require); enable SSL on the server, or set sslmode=prefer or disable"
+        )
+    if isinstance(cause, ConnectionError):
+        return f"cannot connect to Postgres at {where}: {cause}"
     if isinstance(cause, asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError):
         return f"Postgres at {where} is not accepting connections now ({cause}); try again shortly"
     return None

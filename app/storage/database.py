@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.settings import Settings, get_settings
+from migration_toolkit.urls import merge_connect_args, split_query
 
 
 def engine_options(settings: Settings) -> dict[str, Any]:
@@ -29,7 +30,11 @@ def engine_options(settings: Settings) -> dict[str, Any]:
 
 
 def make_engine(url: URL, settings: Settings) -> AsyncEngine:
-    return create_async_engine(url, **engine_options(settings))
+    # libpq parameters of managed-Postgres URLs (sslmode=require, ...) travel as asyncpg wants.
+    plain, extra = split_query(url)
+    options = engine_options(settings)
+    options["connect_args"] = merge_connect_args(options["connect_args"], extra)
+    return create_async_engine(plain, **options)
 
 
 @lru_cache

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from migration_toolkit.revisions import alembic_config
+from migration_toolkit.urls import merge_connect_args, split_query
 
 T = TypeVar("T")
 
@@ -18,8 +19,11 @@ def run_on(url: URL, work: Callable[[Connection], T], connect_timeout: float = 1
     """Run work(connection) on one connection to url; no transaction is left open for it."""
 
     async def main() -> T:
+        plain, extra = split_query(url)
         engine = create_async_engine(
-            url, poolclass=NullPool, connect_args={"timeout": connect_timeout}
+            plain,
+            poolclass=NullPool,
+            connect_args=merge_connect_args({"timeout": connect_timeout}, extra),
         )
         try:
             async with engine.connect() as connection:

@@ -30,7 +30,7 @@ from migration_toolkit.config import current_project
 from migration_toolkit.errors import UserFacingError
 from migration_toolkit.local import throwaway
 from migration_toolkit.local.postgres import server_answers
-from migration_toolkit.run import checksums
+from migration_toolkit.run import bookkeeping, checksums
 from migration_toolkit.urls import describe, is_local
 
 
@@ -128,11 +128,21 @@ def edited_applied_revisions(say: Callable[[str], None]) -> list[str]:
     if is_local(url) and not server_answers(url.host or "127.0.0.1", url.port or 5432):
         say(f"applied-revision checksums: nothing answers at {where}; not compared")
         return []
+
+    def read(connection: Connection) -> tuple[checksums.DatabaseState, list[tuple[str, str]]]:
+        return checksums.read_state(connection), bookkeeping.writers(connection)
+
     try:
-        state = run_on(url, checksums.read_state, connect_timeout=3)
+        state, writers = run_on(url, read, connect_timeout=3)
     except (OSError, DBAPIError, asyncpg.PostgresError):
         say(f"applied-revision checksums: cannot read {where}; not compared")
         return []
+    for relation, role in writers:
+        say(
+            f"warning: role {role} may write {relation} on {where}: only the migrations' role "
+            f"should (`make migrate` revokes it; or REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON "
+            f"{relation} FROM {role})"
+        )
     script = ScriptDirectory.from_config(config_for())
     try:
         checksums.verify(script, state, accept=(), where=where)

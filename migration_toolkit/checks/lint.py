@@ -145,17 +145,17 @@ def run_squawk(sql_by_revision: dict[str, str], paths: dict[str, str]) -> list[F
     """One squawk run over one file per revision; findings in revision order."""
     if not sql_by_revision:
         return []
-    with tempfile.TemporaryDirectory(prefix="bookshelf-lint-") as folder:
+    with tempfile.TemporaryDirectory(prefix="migration-lint-") as folder:
         files: dict[str, str] = {}
         for revision, sql in sql_by_revision.items():
             target = Path(folder) / f"{revision}.sql"
             target.write_text(sql)
             files[str(target)] = revision
+        config = current_project().root / ".squawk.toml"
         completed = subprocess.run(
             [
                 squawk_binary(),
-                "-c",
-                str(current_project().root / ".squawk.toml"),
+                *(("-c", str(config)) if config.is_file() else ()),
                 "--reporter",
                 "json",
                 *files,

@@ -24,28 +24,35 @@ def _tables_in(module: ModuleType) -> list[Table]:
     return found
 
 
-def unregistered_tables(package: str = "app.models") -> list[str]:
+def unregistered_tables(package: str) -> list[str]:
     """Problems, one line each: tables the migrations' MetaData does not hold."""
     root = importlib.import_module(package)
     metadata: MetaData = root.metadata
     registered = set(metadata.tables)
     problems: list[str] = []
     seen: set[str] = set()
-    for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
-        module = importlib.import_module(info.name)
+    # A package: every module under it; a plain module: itself.
+    search = getattr(root, "__path__", None)
+    names = (
+        [info.name for info in pkgutil.walk_packages(search, prefix=f"{package}.")]
+        if search is not None
+        else [package]
+    )
+    for name in names:
+        module = importlib.import_module(name)
         for table in _tables_in(module):
-            key = f"{info.name}:{table.fullname}"
+            key = f"{name}:{table.fullname}"
             if key in seen:
                 continue
             seen.add(key)
             if table.metadata is not metadata:
                 problems.append(
-                    f"table {table.fullname!r} in {info.name} is on a MetaData of its own, which "
+                    f"table {table.fullname!r} in {name} is on a MetaData of its own, which "
                     "the migrations never see: declare it as `class ...(SQLModel, table=True)`"
                 )
             elif table.fullname not in registered:
                 problems.append(
-                    f"table {table.fullname!r} in {info.name} is not reached by `import "
+                    f"table {table.fullname!r} in {name} is not reached by `import "
                     f"{package}`: move the module to the top of {package}/ (its __init__ "
                     "imports every module there) or import it from there"
                 )

@@ -82,6 +82,11 @@ class Cluster:
     data_dir: Path
     host: str
     port: int
+    # Server binaries to use; default: postgres_bin_dir().
+    bin_dir: Path | None = None
+
+    def binaries(self) -> Path:
+        return self.bin_dir if self.bin_dir is not None else postgres_bin_dir()
 
     @property
     def log_file(self) -> Path:
@@ -94,7 +99,7 @@ class Cluster:
         return (self.data_dir / "postmaster.pid").exists() and server_answers(self.host, self.port)
 
     def init(self, user: str, password: str) -> None:
-        bin_dir = postgres_bin_dir()
+        bin_dir = self.binaries()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         run_as = _server_user()
         _hand_over(self.data_dir, run_as)
@@ -122,7 +127,7 @@ class Cluster:
             pw_path.unlink(missing_ok=True)
 
     def start(self, timeout: float = 60.0) -> None:
-        bin_dir = postgres_bin_dir()
+        bin_dir = self.binaries()
         run_as = _server_user()
         _hand_over(self.log_file, run_as, touch=True)
         options = (
@@ -156,7 +161,7 @@ class Cluster:
             return
         _run(
             [
-                str(postgres_bin_dir() / "pg_ctl"),
+                str(self.binaries() / "pg_ctl"),
                 "stop",
                 "-m",
                 "fast",

@@ -62,7 +62,7 @@ def _free_port() -> int:
 @contextmanager
 def own_server(say: Say) -> Iterator[URL]:
     password = secrets.token_hex(12)
-    with tempfile.TemporaryDirectory(prefix="bookshelf-check-") as folder:
+    with tempfile.TemporaryDirectory(prefix="migration-check-") as folder:
         cluster = Cluster(data_dir=Path(folder) / "data", host="127.0.0.1", port=_free_port())
         say(f"starting a throwaway Postgres on {cluster.host}:{cluster.port}")
         try:

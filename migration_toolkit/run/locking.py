@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from migration_toolkit.errors import LOCK_NOT_AVAILABLE, UserFacingError, root_cause
+from migration_toolkit.errors import UserFacingError, is_lock_timeout
 
 # Any fixed bigint works: advisory locks are per database. Below 2**31 so that pg_locks
 # shows it whole in objid (classid 0).
@@ -22,7 +22,12 @@ MIGRATION_LOCK_KEY = 1_296_648_018
 # How often a waiting run says it is still waiting.
 REPORT_EVERY = 10.0
 
-_TRY = text("SELECT pg_try_advisory_lock(:key)")
+# The lock is tried only on a session that is the one the handshake named: behind a pooler
+# (PgBouncer hands out a made-up pid) the lock would stay with a pooled server connection.
+_TRY = text(
+    "SELECT pg_backend_pid() AS pid, "
+    "CASE WHEN pg_backend_pid() = :pid THEN pg_try_advisory_lock(:key) END AS locked"
+)
 _WAIT = text("SELECT pg_advisory_lock(:key)")
 _SET_WAIT = text(
     "SELECT set_config('lock_timeout', :ms, false), set_config('statement_timeout', '0', false)"
@@ -37,16 +42,16 @@ _HOLDER = text(
 )
 
 
+class BehindPooler(UserFacingError):
+    """The migrations' URL reaches Postgres through a connection pooler."""
+
+
 class LockWaitTimeout(UserFacingError):
     """Another migration run held the lock for longer than MIGRATION_WAIT_TIMEOUT."""
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _is_lock_timeout(exc: BaseException) -> bool:
-    return getattr(root_cause(exc), "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 async def _holder(connection: AsyncConnection) -> str:
@@ -59,8 +64,17 @@ async def _holder(connection: AsyncConnection) -> str:
 
 async def acquire(connection: AsyncConnection, *, wait_timeout: float, where: str) -> None:
     """Take the lock, waiting at most wait_timeout seconds and saying so while waiting."""
-    if await connection.scalar(_TRY, {"key": MIGRATION_LOCK_KEY}):
-        await connection.commit()
+    raw = await connection.get_raw_connection()
+    pid = raw.driver_connection.get_server_pid()  # type: ignore[union-attr]
+    row = (await connection.execute(_TRY, {"key": MIGRATION_LOCK_KEY, "pid": pid})).one()
+    await connection.commit()
+    if row.pid != pid:
+        raise BehindPooler(
+            f"the migrations connect to {where} through a connection pooler (such as "
+            "PgBouncer): a session advisory lock cannot hold in a transaction pool, so runs "
+            "could overlap; point MIGRATION_DATABASE_URL at Postgres itself (nothing was run)"
+        )
+    if row.locked:
         return
     say(
         f"waiting for another migration run on {where} to finish "
@@ -85,7 +99,7 @@ async def acquire(connection: AsyncConnection, *, wait_timeout: float, where: st
             return
         except DBAPIError as exc:
             await connection.rollback()
-            if not _is_lock_timeout(exc):
+            if not is_lock_timeout(exc):
                 raise
         waited = time.monotonic() - started
         if waited < wait_timeout:

@@ -27,11 +27,12 @@ from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from migration_toolkit.errors import RevisionFailed, UserFacingError
+from migration_toolkit.errors import RevisionFailed, UserFacingError, is_lock_timeout
 from migration_toolkit.revisions import VERSION_TABLE
-from migration_toolkit.run import checksums, guard, locking, simple_query
+from migration_toolkit.run import bookkeeping, checksums, guard, locking, simple_query
 from migration_toolkit.run.blockers import BlockerWatch, held_by
 from migration_toolkit.run.options import RunOptions, run_options
 from migration_toolkit.settings import RunSettings
@@ -333,6 +334,7 @@ def run_migrations() -> None:
         raise failure from exc
     # A stamp --purge with no step leaves its DELETE in the transaction begun above.
     run.ledger.sync(connection, run.heads, ())
+    bookkeeping.protect(connection)
     if run.owns_transactions and connection.in_transaction():
         connection.commit()
     tell(summary(run, script, kind))
@@ -351,6 +353,9 @@ async def run_serialized(
         await locking.acquire(
             connection, wait_timeout=run.settings.MIGRATION_WAIT_TIMEOUT, where=run.where
         )
+        # Bounded from here on: reading and writing the bookkeeping waits no longer than a step.
+        await connection.run_sync(_set_session_limits, run.settings)
+        await connection.commit()
         run.owns_transactions = True
         try:
             await _with_retries(run, engine, connection, migrate)
@@ -377,6 +382,20 @@ async def _with_retries(
                 finally:
                     blocker = watch.last
             return
+        except DBAPIError as exc:
+            # Not a revision: the bookkeeping (alembic_version, alembic_checksum) was locked.
+            if not is_lock_timeout(exc) or attempt >= settings.MIGRATION_LOCK_RETRIES:
+                if is_lock_timeout(exc):
+                    raise UserFacingError(
+                        f"the migration bookkeeping on {run.where} stayed locked "
+                        f"{held_by(blocker) or 'by another session'} for {attempt} tries of "
+                        f"{settings.MIGRATION_LOCK_TIMEOUT:g} s: nothing was changed; let that "
+                        "transaction finish, then run the command again"
+                    ) from exc
+                raise
+            await connection.rollback()
+            await asyncio.sleep(BACKOFF * 2 ** (attempt - 1))
+            attempt += 1
         except RevisionFailed as failure:
             failure.tries, failure.blocker = attempt, blocker
             if not failure.is_lock_timeout or attempt >= settings.MIGRATION_LOCK_RETRIES:

@@ -54,4 +54,6 @@ def test_plain_alembic_reference_runs_the_same_revisions(project: Project) -> No
 def test_make_bench_refuses_an_unknown_benchmark(project: Project) -> None:
     result = project.make("bench", "which=everything")
     assert result.returncode == 2
-    assert result.errors() == ["error: unknown which=everything: make bench which=all|load|speed"]
+    assert result.errors() == [
+        "error: unknown which=everything: make bench which=all|load|speed|chaos"
+    ]

@@ -6,6 +6,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy.engine import URL
 
 from tests.storage.safety_support import FORBIDDEN, head_of, write_revision
@@ -143,3 +144,28 @@ def _wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 60) 
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("raised", ["SystemExit(0)", "KeyboardInterrupt()"])
+def test_a_revision_that_exits_is_a_failure(project: Project, raised: str) -> None:
+    """sys.exit(0) or Ctrl-C inside a revision: non-zero exit, the database where it was."""
+    url = project.database_url
+    base = head_of(project)
+    assert project.make("migrate").returncode == 0
+    write_revision(
+        project,
+        "a70000000005",
+        base,
+        f"""
+        op.create_table("exits_midway", sa.Column("id", sa.Integer, primary_key=True))
+        raise {raised}
+        """,
+    )
+    result = project.make("migrate")
+    assert result.returncode != 0, result.output
+    assert FORBIDDEN not in result.output
+    [error] = result.errors()
+    assert error.startswith("FAILED: revision a70000000005")
+    assert raised.split("(")[0] in result.output
+    assert pg.version(url) == [base]
+    assert "exits_midway" not in pg.tables(url)

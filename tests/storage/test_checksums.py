@@ -108,3 +108,44 @@ def test_autogenerate_does_not_see_the_checksum_table(project: Project) -> None:
     assert result.returncode == 0, result.output
     assert project.new_versions(before) == []
     assert CHECKSUM_TABLE in pg.tables(project.database_url)
+
+
+def test_the_ledger_follows_every_rollback_and_stamp_path(project: Project) -> None:
+    """alembic_checksum lists exactly the applied revisions after each way of moving."""
+    url = project.database_url
+    base = head_of(project)
+    write_revision(
+        project,
+        "c5000000001a",
+        base,
+        "op.execute('CREATE TABLE l1 (id int)')",
+        "op.execute('DROP TABLE l1')",
+    )
+    write_revision(
+        project,
+        "c5000000001b",
+        "c5000000001a",
+        "op.execute('CREATE TABLE l2 (id int)')",
+        "op.execute('DROP TABLE l2')",
+    )
+
+    def recorded() -> list[str]:
+        return [
+            r["revision"] for r in pg.fetch(url, "SELECT revision FROM alembic_checksum ORDER BY 1")
+        ]
+
+    assert project.make("migrate").returncode == 0
+    assert recorded() == sorted([base, "c5000000001a", "c5000000001b"])
+    assert project.make("rollback", "rev=base").returncode == 0
+    assert recorded() == [] and pg.version(url) == []
+    assert project.make("migrate").returncode == 0
+    assert project.make("rollback", "rev=-2").returncode == 0
+    assert recorded() == [base]
+    assert project.make("migration-stamp", "rev=c5000000001b").returncode == 0
+    assert recorded() == sorted([base, "c5000000001a", "c5000000001b"])
+    assert project.make("migration-stamp", "rev=base").returncode == 0
+    assert recorded() == []
+    assert project.make("migration-stamp", "rev=c5000000001a").returncode == 0
+    assert recorded() == sorted([base, "c5000000001a"])
+    assert project.make("migrate").returncode == 0
+    assert recorded() == sorted([base, "c5000000001a", "c5000000001b"])

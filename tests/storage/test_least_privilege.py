@@ -163,3 +163,28 @@ async def test_without_the_statement_cache_no_prepared_statement_outlives_its_qu
     finally:
         await cached.dispose()
         await uncached.dispose()
+
+
+async def test_the_app_role_cannot_write_the_migration_bookkeeping(
+    roles: Roles, tmp_path: Path
+) -> None:
+    """With the Deployment grants (default privileges on the owner's tables), the app role
+    still cannot touch alembic_version or alembic_checksum: the run revokes it."""
+    project = Project(root=copy_project(tmp_path / "project"), database_url=roles.app)
+    project.env["MIGRATION_DATABASE_URL"] = roles.owner.render_as_string(hide_password=False)
+    assert project.make("migrate").returncode == 0
+    async with session(roles.app) as app_connection:
+        assert await app_connection.fetchval("SELECT count(*) FROM alembic_version") == 1
+        for write in (
+            "DELETE FROM alembic_checksum",
+            "UPDATE alembic_checksum SET checksum = repeat('0', 64)",
+            "INSERT INTO alembic_version VALUES ('ffffffffffff')",
+            "DELETE FROM alembic_version",
+            "TRUNCATE alembic_checksum",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await app_connection.execute(write)
+    # A grant made again later is reported by the check.
+    pg.execute(roles.owner, f"GRANT DELETE ON alembic_checksum TO {roles.app.username}")
+    checked = project.make("migration-check")
+    assert f"role {roles.app.username} may write alembic_checksum" in checked.output

@@ -2,6 +2,8 @@
 
 import time
 
+from sqlalchemy.engine import URL
+
 from migration_toolkit.run.locking import MIGRATION_LOCK_KEY
 from tests.storage.safety_support import FORBIDDEN, cli, head_of, session, write_revision
 from tests.support import pg
@@ -75,3 +77,68 @@ async def test_the_lock_is_released_when_the_run_ends(project: Project) -> None:
     assert project.make("migrate").returncode == 0
     async with session(url) as probe:
         assert await probe.fetchval("SELECT pg_try_advisory_lock($1)", MIGRATION_LOCK_KEY)
+
+
+def test_terminating_the_lock_holder_stops_its_run_and_nothing_runs_twice(
+    project: Project,
+) -> None:
+    """The lock lives on the session that migrates: ending it ends that run, at once.
+
+    pg_terminate_backend on the lock holder (what the guide suggests for a stuck run), then a
+    second run: it takes the lock, and each revision is applied exactly once.
+    """
+    url = project.database_url
+    base = head_of(project)
+    write_revision(
+        project,
+        "10c0000000b1",
+        base,
+        """
+        op.execute("CREATE TABLE kill_log (revision text NOT NULL)")
+        op.execute("INSERT INTO kill_log VALUES ('10c0000000b1')")
+        op.execute("SELECT pg_sleep(30) FROM sleep_once")
+        """,
+        "op.execute('DROP TABLE kill_log')",
+    )
+    write_revision(
+        project,
+        "10c0000000b2",
+        "10c0000000b1",
+        "op.execute(\"INSERT INTO kill_log VALUES ('10c0000000b2')\")",
+    )
+    # The first run sleeps in its revision; the second, once the row is gone, does not.
+    assert project.make("migrate", f"rev={base}").returncode == 0
+    pg.execute(url, "CREATE TABLE sleep_once AS SELECT 1 AS n")
+    first = cli(project, "upgrade", "head")
+    holder = _wait_for_lock_holder(url)
+    pg.fetch(url, "SELECT pg_terminate_backend($1)", holder)
+    first_out, first_err = first.communicate(timeout=60)
+    pg.execute(url, "DELETE FROM sleep_once")
+    second = cli(project, "upgrade", "head")
+    second_out, second_err = second.communicate(timeout=120)
+
+    assert first.returncode != 0
+    assert FORBIDDEN not in first_out + first_err
+    failed = [line for line in first_out.splitlines() if line.startswith("FAILED:")]
+    assert len(failed) == 1 and "the connection to the database ended" in failed[0]
+    assert second.returncode == 0, second_out + second_err
+    assert "upgraded from" in second_err
+    logged = pg.fetch(url, "SELECT revision FROM kill_log ORDER BY revision")
+    assert [row["revision"] for row in logged] == ["10c0000000b1", "10c0000000b2"]
+    assert pg.version(url) == ["10c0000000b2"]
+
+
+def _wait_for_lock_holder(url: URL, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = pg.fetch(
+            url,
+            "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = $1 "
+            "AND a.query LIKE '%pg_sleep(30)%'",
+            MIGRATION_LOCK_KEY,
+        )
+        if rows:
+            return int(rows[0]["pid"])
+        time.sleep(0.1)
+    raise AssertionError("no run held the migration lock while sleeping")

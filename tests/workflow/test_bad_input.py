@@ -273,3 +273,24 @@ def test_unknown_app_env(scratch: Project) -> None:
     error = assert_refused(with_env(scratch, APP_ENV="staging").make("migrate"))
     assert "APP_ENV='staging'" in error and "production" in error
     assert snapshot(scratch.database_url) == before
+
+
+@pytest.mark.parametrize("value", ["*", "x;touch /tmp/never", "a b", "`touch /tmp/never`"])
+def test_rev_is_passed_as_one_word_never_expanded(scratch: Project, value: str) -> None:
+    for target in ("migrate", "rollback"):
+        error = assert_refused(scratch.make(target, f"rev={value}"))
+        assert f"'{value}'" in error
+    assert not Path("/tmp/never").exists()
+
+
+def test_a_message_that_looks_like_an_option_is_a_message(scratch: Project) -> None:
+    before = scratch.versions()
+    result = scratch.make("migration-empty", "msg=-h")
+    try:
+        assert result.returncode == 0, result.output
+        assert "usage:" not in result.output
+        [written] = scratch.new_versions(before)
+        assert written.read_text().startswith('"""-h\n')
+    finally:
+        for path in scratch.new_versions(before):
+            path.unlink()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.support.project import Project, Result, copy_project
+from tests.support.project import VERSIONS, Project, Result, copy_project
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,51 @@ def test_a_broken_model_module_blocks_neither_rollback_nor_current(project: Proj
     assert_one_error(generated, "app.models.broken", "RuntimeError")
     assert written == []
     assert_one_error(checked, "app.models.broken", "RuntimeError")
+
+
+MESSAGES = [
+    'a "quoted" word',
+    'ends in a quote"',
+    'triple """ quotes """ inside',
+    "back\\slash \\N{oops} \\x00",
+    "two\nlines",
+    "x" * 500,
+    "unicode: café, 数据库, 🚀",
+    "-h",
+]
+
+
+@pytest.mark.parametrize("message", MESSAGES, ids=range(len(MESSAGES)))
+def test_a_message_is_data_wherever_it_lands(project: Project, message: str) -> None:
+    before = project.versions()
+    result = project.make("migration-empty", f"msg={message}")
+    assert result.returncode == 0, result.output
+    [written] = project.new_versions(before)
+    try:
+        source = written.read_text()
+        module = compile(source, str(written), "exec")
+        namespace: dict[str, object] = {}
+        exec(module, namespace)  # the revision file itself: Alembic imports it the same way
+        assert str(namespace["__doc__"]).startswith(message)
+        assert written.parent == project.root / VERSIONS  # the message never picks the folder
+        assert not any(ch.isspace() or ch in "/\\\"'" for ch in written.name)
+    finally:
+        written.unlink()
+
+
+def test_a_message_cannot_run_code(project: Project, tmp_path: Path) -> None:
+    marker = tmp_path / "injected"
+    message = f'x""" + __import__("os").system("touch {marker}") + """'
+    before = project.versions()
+    result = project.make("migration-empty", f"msg={message}")
+    assert result.returncode == 0, result.output
+    [written] = project.new_versions(before)
+    try:
+        history = project.make("migration-history")
+        assert history.returncode == 0, history.output
+        assert message in history.output  # shown as written, never run
+        assert project.make("migrate").returncode == 0
+        assert project.make("rollback").returncode == 0
+    finally:
+        written.unlink()
+    assert not marker.exists()

@@ -1,7 +1,10 @@
 """`make migrate` / `make start` bring up the project's own Postgres when none answers."""
 
+import shutil
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,10 +18,16 @@ from tests.support.project import Project, copy_project
 
 
 @pytest.fixture
-def local_project(tmp_path: Path) -> Project:
-    """A scratch copy configured by DB_* parts, pointing at a port where nothing listens."""
+def local_project() -> Iterator[Project]:
+    """A scratch copy configured by DB_* parts, pointing at a port where nothing listens.
+
+    Not under pytest's tmp_path: another pytest session on the machine resets the mode of
+    /tmp/pytest-of-<user> to 0700, and the server (run as the postgres user when we are root)
+    would lose its way to the data directory.
+    """
     port = free_port()
-    project = Project(root=copy_project(tmp_path / "project"), database_url=URL.create("x"))
+    folder = Path(tempfile.mkdtemp(prefix="bookshelf-local-"))
+    project = Project(root=copy_project(folder / "project"), database_url=URL.create("x"))
     project.env.update(
         DATABASE_URL=None,
         DB_HOST="127.0.0.1",
@@ -27,7 +36,8 @@ def local_project(tmp_path: Path) -> Project:
         DB_PASSWORD="local-pw@%:/#?",
         DB_NAME="shelf",
     )
-    return project
+    yield project
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_migrate_starts_its_own_postgres_and_stop_stops_it(local_project: Project) -> None:
