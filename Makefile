@@ -106,12 +106,14 @@ alembic: $(STAMP) ## Any Alembic command, through the same env.py: make alembic 
 	@test -n "$${args:-}" || { echo 'error: missing args: make alembic args="history --verbose"' >&2; exit 2; }
 	@$(TOOLKIT) alembic "$$args"
 
+##@ The project's own Postgres (database commands start it when it is stopped)
+
 .PHONY: start
 start: $(STAMP) ## Start the project's own local Postgres (docker compose, else embedded)
 	@$(TOOLKIT) start
 
 .PHONY: stop
-stop: $(STAMP) ## Stop the Postgres that `make start` started
+stop: $(STAMP) ## Stop the project's own Postgres (the next database command starts it again)
 	@$(TOOLKIT) stop
 
 ##@ Checks before a merge (never on your database: a throwaway one where needed)
@@ -150,7 +152,7 @@ migration-test: $(STAMP) ## Up one at a time to head, down to base, up again: sc
 ci: $(STAMP) ## ruff, mypy, migration-check/-lint/-test, test: all on one throwaway Postgres
 	@$(RUN) python -m migration_toolkit.checks.ci $${base:+--base "$$base"}
 
-##@ Run and test
+##@ Run, test and style
 
 .PHONY: serve
 serve: $(STAMP) ## Run the API with autoreload on http://127.0.0.1:8000 (port=... to change)
@@ -168,6 +170,11 @@ test-quick: $(STAMP) ## The unit and database tests, not the end-to-end ones (jo
 bench: $(STAMP) ## Benchmarks: zero downtime, migration speed, plan vs rehearsal, test DBs from the snapshot (bench/results/)
 	@case "$${which:-all}" in all|load|speed|plan|schema|chaos) ;; *) echo "error: unknown which=$$which: make bench which=all|load|speed|plan|schema|chaos" >&2; exit 2;; esac
 	$(RUN) python -m bench $${which:-all}
+
+.PHONY: format
+format: $(STAMP) ## ruff format and ruff's fixes: sorted imports, unused ones removed (after editing a revision)
+	@$(RUN) ruff format --quiet .
+	@$(RUN) ruff check --fix --quiet .
 
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy

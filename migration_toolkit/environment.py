@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from migration_toolkit import history
+from migration_toolkit.autogen.quiet import hide_hook_status
 from migration_toolkit.config import Project, current_project
 from migration_toolkit.errors import (
     UserFacingError,
@@ -70,6 +71,7 @@ def configure_logging() -> None:
         messages.addHandler(handler)
         messages.setLevel(logging.ERROR)
         messages.propagate = False
+        hide_hook_status()
     else:
         # Alembic logs a CommandError before printing it as `FAILED: ...`: say it once.
         messages.setLevel(logging.CRITICAL)

@@ -2,6 +2,8 @@
 
 from sqlmodel import Field, SQLModel
 
+from app.models.fields import omittable
+
 
 class AuthorBase(SQLModel):
     name: str = Field(min_length=1, max_length=255)
@@ -16,7 +18,7 @@ class AuthorCreate(AuthorBase):
 
 
 class AuthorUpdate(SQLModel):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: str = omittable(min_length=1, max_length=255)
 
 
 class AuthorRead(AuthorBase):

@@ -2,6 +2,8 @@
 
 from sqlmodel import Field, SQLModel
 
+from app.models.fields import omittable
+
 
 class BookBase(SQLModel):
     title: str = Field(min_length=1, max_length=255)
@@ -17,8 +19,8 @@ class BookCreate(BookBase):
 
 
 class BookUpdate(SQLModel):
-    title: str | None = Field(default=None, min_length=1, max_length=255)
-    author_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    title: str = omittable(min_length=1, max_length=255)
+    author_id: int = omittable(ge=1, le=2_147_483_647)
 
 
 class BookRead(BookBase):

@@ -39,7 +39,7 @@ async def update_author(
     """Change the fields given; leave the others."""
     author = await get_author(session=session, author_id=author_id)
     changes = author_in.model_dump(exclude_unset=True)
-    author.sqlmodel_update({key: value for key, value in changes.items() if value is not None})
+    author.sqlmodel_update(changes)
     session.add(author)
     await session.commit()
     await session.refresh(author)

@@ -47,9 +47,9 @@ async def update_book(*, session: AsyncSession, book_id: int, book_in: BookUpdat
     """Change the fields given; leave the others."""
     book = await get_book(session=session, book_id=book_id)
     changes = book_in.model_dump(exclude_unset=True)
-    if changes.get("author_id") is not None:
+    if "author_id" in changes:
         await _require_author(session, changes["author_id"])
-    book.sqlmodel_update({key: value for key, value in changes.items() if value is not None})
+    book.sqlmodel_update(changes)
     session.add(book)
     await session.commit()
     await session.refresh(book)

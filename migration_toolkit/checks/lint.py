@@ -5,6 +5,9 @@ A revision opts out of a rule with a visible comment that says why, anywhere in 
     # squawk-ignore: require-concurrent-index-creation -- the table is empty at this point
 
 It becomes squawk's own `-- squawk-ignore-file <rule>` on that revision's SQL.
+
+Statements of the online helpers are safe by construction: their offline SQL is marked
+(migration_toolkit/online/marks.py) and findings inside the marks are not reported.
 """
 
 import json
@@ -28,6 +31,7 @@ from migration_toolkit.checks.connection import config_for
 from migration_toolkit.checks.offline_sql import per_revision
 from migration_toolkit.config import current_project
 from migration_toolkit.errors import UserFacingError
+from migration_toolkit.online.marks import helper_lines
 
 OPT_OUT_SYNTAX = "# squawk-ignore: <rule> -- <why it is safe here>"
 _MENTION = re.compile(r"#\s*squawk-ignore\b")
@@ -171,9 +175,12 @@ def run_squawk(sql_by_revision: dict[str, str], paths: dict[str, str]) -> list[F
         detail = (completed.stderr or completed.stdout).strip().splitlines()
         raise UserFacingError(f"squawk failed: {detail[-1] if detail else completed.returncode}")
     order = {revision: index for index, revision in enumerate(sql_by_revision)}
+    by_helpers = {revision: helper_lines(sql) for revision, sql in sql_by_revision.items()}
     findings = []
     for violation in violations:
         revision = files.get(violation["file"], Path(violation["file"]).stem)
+        if violation["line"] in by_helpers.get(revision, set()):
+            continue
         findings.append(
             Finding(
                 revision=revision,

@@ -116,10 +116,22 @@ class _Walk:
                 diff,
             )
 
-    def down(self) -> None:
+    def below(self, revision: str, state: State) -> str:
+        """The downgrade target that removes exactly revision (a head of state), nothing else."""
+        found = self.script.get_revision(revision)
+        parents = found.down_revision if found is not None else None
+        if isinstance(parents, tuple | list):
+            # A merge: down to either parent leaves both parents applied, as before it.
+            return str(parents[0])
+        if parents is None and state == {revision}:
+            return "base"
+        # One step down that revision's own branch: other heads stay where they are.
+        return f"{revision}@-1"
+
+    def down(self, revision: str) -> None:
         before = _state(self.connection)
         try:
-            command.downgrade(self.config, "-1")
+            command.downgrade(self.config, self.below(revision, before))
         except Exception as exc:
             _refuse_model_failure(exc)
             raise RoundTripFailure(
@@ -144,8 +156,8 @@ class _Walk:
         for revision in order:
             self.up(revision, second=False)
         at_head = self.snapshots[_state(self.connection)]
-        while _state(self.connection):
-            self.down()
+        for revision in reversed(order):
+            self.down(revision)
         for revision in order:
             self.up(revision, second=True)
         return len(order), at_head

@@ -14,6 +14,7 @@ from alembic import op
 from sqlalchemy import text
 
 from migration_toolkit.online._sql import execute, offline, quote
+from migration_toolkit.online.marks import helper
 
 REPORT_EVERY = 1.0  # seconds between progress lines
 # Tags the backfill's statements (offline and online) so that `make migration-plan` and the
@@ -70,6 +71,7 @@ def _remaining(table: str, key: str, where: str, after: int | None) -> tuple[int
     return first, last, int(count)
 
 
+@helper
 def backfill(
     table: str,
     assignments: str,

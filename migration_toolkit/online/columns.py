@@ -15,8 +15,10 @@ from sqlalchemy.types import TypeEngine
 from migration_toolkit.online._sql import column_nullable, offline, quote
 from migration_toolkit.online.backfill import Progress, backfill
 from migration_toolkit.online.constraints import set_not_null
+from migration_toolkit.online.marks import helper
 
 
+@helper
 def add_column_with_default(
     table: str,
     column: str,

@@ -16,11 +16,13 @@ from migration_toolkit.online._sql import (
     offline,
     quote,
 )
+from migration_toolkit.online.marks import helper
 
 # Postgres truncates longer identifiers; names are kept within it so lookups match.
 MAX_NAME = 63
 
 
+@helper
 def add_foreign_key_not_valid(
     name: str,
     source_table: str,
@@ -47,6 +49,7 @@ def add_foreign_key_not_valid(
     )
 
 
+@helper
 def validate_constraint(table: str, name: str) -> None:
     """VALIDATE CONSTRAINT in its own transaction; its lock lets reads and writes go on."""
     with op.get_context().autocommit_block():
@@ -57,6 +60,7 @@ def not_null_check_name(table: str, column: str) -> str:
     return f"ck_{table}_{column}_not_null"[:MAX_NAME]
 
 
+@helper
 def set_not_null(table: str, column: str) -> None:
     """SET NOT NULL without the full-table scan under an ACCESS EXCLUSIVE lock.
 

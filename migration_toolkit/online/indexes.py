@@ -6,6 +6,7 @@ from alembic import op
 from sqlalchemy import TextClause, text
 
 from migration_toolkit.online._sql import execute, offline, quote, scalar
+from migration_toolkit.online.marks import helper
 
 
 def _drop_invalid_leftover(name: str) -> None:
@@ -18,6 +19,7 @@ def _drop_invalid_leftover(name: str) -> None:
         execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}")
 
 
+@helper
 def create_index_concurrently(
     name: str,
     table: str,
@@ -45,6 +47,7 @@ def create_index_concurrently(
         )
 
 
+@helper
 def drop_index_concurrently(name: str, table: str) -> None:
     """DROP INDEX CONCURRENTLY IF EXISTS: waits for queries using it instead of blocking them."""
     with op.get_context().autocommit_block():

@@ -49,12 +49,18 @@ _USER_TABLES = text(
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
     "AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT IN (:checksums, :versions) "
-    "ORDER BY 1 LIMIT 3"
+    "ORDER BY 1 LIMIT 4"
 )
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def tell(message: str) -> None:
+    """The run's one line, unless its caller asked for quiet (a check's throwaway runs)."""
+    if not alembic_context.config.attributes.get("quiet"):
+        say(message)
 
 
 def changes_database() -> bool:
@@ -238,9 +244,9 @@ def _refuse_unmanaged(connection: Connection, run: Run) -> None:
         _USER_TABLES, {"checksums": checksums.CHECKSUM_TABLE, "versions": VERSION_TABLE}
     ).all()
     if tables:
-        listed = ", ".join(row[0] for row in tables)
+        listed = ", ".join(row[0] for row in tables[:3]) + (", ..." if len(tables) > 3 else "")
         raise UserFacingError(
-            f"{run.where} has tables ({listed}...) but no migration history: it was not built "
+            f"{run.where} has tables ({listed}) but no migration history: it was not built "
             "by these migrations. If its schema is what the revisions build, record that with "
             "`make migration-stamp rev=head`; otherwise point DATABASE_URL at another database"
         )
@@ -257,19 +263,40 @@ def _describe_revisions(script: ScriptDirectory, revisions: tuple[str, ...]) -> 
     return ", ".join(shown)
 
 
+def _past(script: ScriptDirectory, destination: str, heads: tuple[str, ...]) -> str | None:
+    """The destination revision when it lies before heads (an upgrade to it has nothing to do)."""
+    try:
+        found = script.get_revision(destination)
+    except (RevisionError, CommandError):
+        return None
+    if found is None or found.revision in heads:
+        return None
+    older = {rev.revision for head in heads for rev in script.iterate_revisions(head, "base")}
+    return found.revision if found.revision in older else None
+
+
 def summary(run: Run, script: ScriptDirectory, kind: str) -> str:
-    """One line: what the run did, or that it had nothing to do."""
+    """One line: what the run did (from which revision to which), or that it had nothing to do."""
+    before = _describe_revisions(script, run.start)
     after = _describe_revisions(script, run.heads)
-    if run.done == 0 and run.start == run.heads:
+    # A stamp of where the database already is rewrites alembic_version to the same value.
+    if (run.done == 0 or kind == "stamp") and run.start == run.heads:
+        # Alembic resolves "head" to the revision id(s) it stands for.
+        argument = alembic_context.get_revision_argument()
+        targets = set(argument) if isinstance(argument, tuple) else {argument} - {None}
+        heads = set(script.get_heads())
         if kind == "downgrade" and not run.heads:
             return f"{run.where}: at base: nothing to roll back"
-        if kind == "upgrade" and run.heads and set(run.heads) == set(script.get_heads()):
+        if kind == "upgrade" and run.heads and set(run.heads) == heads and targets <= heads:
             return f"{run.where}: already at head: {after}"
-        destination = alembic_context.get_revision_argument() or "base"
-        return f"{run.where}: already at {after}: nothing to do for {destination}"
+        if kind == "upgrade" and len(targets) == 1:
+            past = _past(script, str(argument), run.heads)
+            if past is not None:
+                return f"{run.where}: already past {past}: nothing to do (at {after})"
+        return f"{run.where}: already at {after}: nothing to do"
     verb = {"upgrade": "upgraded", "downgrade": "rolled back", "stamp": "stamped"}[kind]
     count = f"{max(run.done, 1)} step{'s' if run.done > 1 else ''}"
-    line = f"{run.where}: {verb} from {', '.join(run.start) or 'base'} to {after} ({count})"
+    line = f"{run.where}: {verb} from {before} to {after} ({count})"
     if len(run.heads) > 1 and kind == "downgrade":
         # Undoing a merge revision leaves the branches it joined as heads of their own.
         line += f"; the database is at {len(run.heads)} heads (branches, not merged)"
@@ -278,10 +305,14 @@ def summary(run: Run, script: ScriptDirectory, kind: str) -> str:
     return line
 
 
-def _kind(steps: list[Any], purge: bool) -> str:
+def _kind(steps: list[Any], purge: bool, destination: object) -> str:
+    """upgrade, downgrade or stamp; with no step to look at, a destination of base or -N
+    means a downgrade."""
     if purge or any(isinstance(step, StampStep) for step in steps):
         return "stamp"
-    if any(not step.is_upgrade for step in steps):
+    if any(not step.is_upgrade for step in steps) or (
+        not steps and (destination is None or str(destination).startswith("-"))
+    ):
         return "downgrade"
     return "upgrade"
 
@@ -329,7 +360,7 @@ def run_migrations() -> None:
         reading = bool(context.opts.get("dont_mutate")) and connection is not None
         if reading and not context.get_current_heads():
             where = run.where if run is not None else "the database"
-            say(f"{where}: at base (no revision applied)")
+            tell(f"{where}: at base (no revision applied)")
         return
     state = checksums.read_state(connection)
     run.start = run.heads = state.heads
@@ -338,7 +369,7 @@ def run_migrations() -> None:
         checksums.check_heads_exist(script, state, run.where)
     purge = bool(context.opts.get("purge"))
     run.steps, run.done = _steps(context, run, state.heads), 0
-    kind = _kind(run.steps, purge)
+    kind = _kind(run.steps, purge, alembic_context.get_revision_argument())
     accepted: list[str] = []
     unrecorded: set[str] = set()
     run.ledger = checksums.Ledger(script, state)
@@ -356,7 +387,7 @@ def run_migrations() -> None:
             run.ledger.write(connection, {*accepted, *unrecorded})
             if run.owns_transactions:
                 connection.commit()
-        say(summary(run, script, kind))
+        tell(summary(run, script, kind))
         return
     resume_garbage_collection()
     # Part of the first revision's transaction: Alembic adopts the one begun here.
@@ -383,7 +414,7 @@ def run_migrations() -> None:
     bookkeeping.protect(connection)
     if run.owns_transactions and connection.in_transaction():
         connection.commit()
-    say(summary(run, script, kind))
+    tell(summary(run, script, kind))
 
 
 async def run_serialized(

@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL
 from migration_toolkit.checks.advice import advice_for
 from migration_toolkit.checks.lint import read_opt_outs
 from migration_toolkit.checks.offline_sql import split
+from migration_toolkit.online import marks
 from tests.storage.checks_support import FIRST, revision_text, revisions
 from tests.support.project import Project, Result, copy_project
 
@@ -242,3 +243,75 @@ def test_opt_outs_are_read_from_comments(tmp_path: Path) -> None:
         ("changing-column-type", "unused since v2"),
     ]
     assert len(problems) == 1 and "line 2" in problems[0]
+
+
+HELPERS_EXPAND = """
+op.add_column("author", sa.Column("email", sa.String(320), nullable=True))
+op.add_column("book", sa.Column("editor_id", sa.Integer(), nullable=True))
+"""
+HELPERS_ONLINE = """
+online.backfill("author", "email = lower(name) || '@example.invalid'", where="email IS NULL")
+online.set_not_null("author", "email")
+online.create_index_concurrently("ix_book_title", "book", ["title"])
+online.add_foreign_key_not_valid(
+    "fk_book_editor_id_author", "book", "author", ["editor_id"], ["id"]
+)
+online.add_column_with_default("book", "ref", sa.Uuid(), "gen_random_uuid()")
+"""
+HELPERS_LATER = """
+online.validate_constraint("book", "fk_book_editor_id_author")
+online.drop_index_concurrently("ix_book_title", "book")
+"""
+
+
+def test_revisions_using_the_online_helpers_have_no_findings(project: Project) -> None:
+    header = "from migration_toolkit import online\n"
+    texts = [
+        ("d1000000000a", revision_text("d1000000000a", FIRST, HELPERS_EXPAND)),
+        (
+            "d2000000000b",
+            revision_text("d2000000000b", "d1000000000a", HELPERS_ONLINE, header=header),
+        ),
+        (
+            "d3000000000c",
+            revision_text("d3000000000c", "d2000000000b", HELPERS_LATER, header=header),
+        ),
+    ]
+    with revisions(project, *texts):
+        result = project.make("migration-lint")
+        sql = project.make("migration-sql", "rev=d1000000000a:d3000000000c")
+    assert result.returncode == 0, result.output
+    assert "4 revision(s) in the history clean" in result.stdout, result.stdout
+    # The statements squawk would flag are there, inside the helpers' marks.
+    assert "ALTER COLUMN email SET NOT NULL" in sql.stdout, sql.output
+    assert "-- migration_toolkit.online begin: set_not_null(author, email)" in sql.stdout
+
+
+def test_the_same_statements_written_by_hand_are_flagged(project: Project) -> None:
+    by_hand = """
+    op.alter_column("author", "email", nullable=False, existing_type=sa.String(320))
+    op.create_index("ix_book_title", "book", ["title"])
+    """
+    texts = [
+        ("e1000000000a", revision_text("e1000000000a", FIRST, HELPERS_EXPAND)),
+        ("e2000000000b", revision_text("e2000000000b", "e1000000000a", by_hand)),
+    ]
+    with revisions(project, *texts):
+        result = project.make("migration-lint")
+    assert result.returncode != 0, result.output
+    rules = set().union(*findings_by_file(result).values())
+    assert {"adding-not-nullable-field", "require-concurrent-index-creation"} <= rules, rules
+
+
+def test_helper_lines_are_those_between_the_marks() -> None:
+    sql = "\n".join(
+        [
+            "BEGIN;",
+            f"{marks.BEGIN} set_not_null(author, email)",
+            "COMMIT;",
+            "ALTER TABLE author ALTER COLUMN email SET NOT NULL;",
+            f"{marks.END} set_not_null(author, email)",
+            "ALTER TABLE author ALTER COLUMN name SET NOT NULL;",
+        ]
+    )
+    assert marks.helper_lines(sql) == {1, 2, 3, 4}

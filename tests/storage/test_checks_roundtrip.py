@@ -87,3 +87,37 @@ def test_the_snapshot_sees_what_the_round_trip_compares(migrated_url: URL) -> No
     assert snapshot.differences(taken, {**taken, "column public.author.x": "text NULL"}) == [
         "column public.author.x is extra (text NULL)"
     ]
+
+
+def test_a_history_with_a_merge_round_trips_and_names_a_leaky_branch(project: Project) -> None:
+    # Two branches on FIRST, joined by a merge revision (what `make migration-merge` writes).
+    left = revision_text(
+        "0e0000000001",
+        FIRST,
+        'op.add_column("author", sa.Column("nickname", sa.String(80), nullable=True))',
+        'op.drop_column("author", "nickname")',
+    )
+    right = revision_text(
+        "0e0000000002",
+        FIRST,
+        'op.add_column("book", sa.Column("pages", sa.Integer(), nullable=True))',
+        'op.drop_column("book", "pages")',
+    )
+    merge = revision_text("0e0000000003", None, "pass").replace(
+        "down_revision = None", 'down_revision = ("0e0000000001", "0e0000000002")'
+    )
+    texts = [("0e0000000001", left), ("0e0000000002", right), ("0e0000000003", merge)]
+    with revisions(project, *texts):
+        result = project.make("migration-test")
+    assert result.returncode == 0, result.output
+    assert "4 revision(s) upgraded one at a time to head" in result.stdout
+    # The throwaway runs say nothing of their own: one line, the verdict.
+    assert result.stderr == "", result.stderr
+
+    leaky = right.replace('op.drop_column("book", "pages")', "pass")
+    with revisions(project, texts[0], ("0e0000000002", leaky), texts[2]) as paths:
+        result = project.make("migration-test")
+    assert result.errors() == [
+        f"error: downgrade of 0e0000000002 ({paths[1].name}) leaves the schema different from "
+        "before its upgrade: make downgrade() undo all that upgrade() does"
+    ], result.output

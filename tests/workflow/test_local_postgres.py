@@ -68,7 +68,7 @@ def test_migrate_starts_its_own_postgres_and_stop_stops_it(local_project: Projec
         for target, said in (
             ("migration-current", "8ef2faae17b8 (head)"),
             ("migration-history", "8ef2faae17b8 (head)"),
-            ("rollback", "rolled back from 8ef2faae17b8 to base"),
+            ("rollback", "rolled back from 8ef2faae17b8 (create author and book) to base"),
         ):
             stop = local_project.make("stop")
             assert f"stopped the local Postgres on port {port}" in stop.stderr

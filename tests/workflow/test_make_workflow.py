@@ -79,7 +79,7 @@ def test_type_change_index_and_removed_column(project: Project) -> None:
     project.edit("app/models/book.py", "    title: str = Field(min_length=1, max_length=500)\n", "")
     project.edit(
         "app/models/book.py",
-        "title: str | None = Field(default=None, min_length=1, max_length=255)\n",
+        "title: str = omittable(min_length=1, max_length=255)\n",
         "",
     )
     text = generate(project, "drop book title")
