@@ -5,10 +5,11 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import TextClause, text
 
+from migration_toolkit.online import events
 from migration_toolkit.online._sql import execute, offline, quote, scalar
 
 
-def _drop_invalid_leftover(name: str) -> None:
+def drop_invalid_leftover(name: str) -> None:
     # A CREATE INDEX CONCURRENTLY that failed or was interrupted leaves an INVALID index behind:
     # never used for reads, still maintained on every write, and IF NOT EXISTS would keep it.
     valid = scalar(
@@ -31,9 +32,9 @@ def create_index_concurrently(
     Reads and writes go on while Postgres builds it. Runs outside the revision's transaction
     (what came before it in the revision is committed first).
     """
-    with op.get_context().autocommit_block():
+    with events.span("index", f"create {name}"), op.get_context().autocommit_block():
         if not offline():
-            _drop_invalid_leftover(name)
+            drop_invalid_leftover(name)
         op.create_index(
             name,
             table,
@@ -47,5 +48,5 @@ def create_index_concurrently(
 
 def drop_index_concurrently(name: str, table: str) -> None:
     """DROP INDEX CONCURRENTLY IF EXISTS: waits for queries using it instead of blocking them."""
-    with op.get_context().autocommit_block():
+    with events.span("index", f"drop {name}"), op.get_context().autocommit_block():
         op.drop_index(name, table_name=table, if_exists=True, postgresql_concurrently=True)

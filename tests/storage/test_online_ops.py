@@ -137,6 +137,7 @@ def test_backfill_commits_each_batch_and_resumes(
             "label = 'label ' || code",
             where="label IS NULL",
             batch_size=1_000,
+            batch_time=None,
             progress=interrupt_after_three,
         )
 
