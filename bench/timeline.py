@@ -1,0 +1,174 @@
+"""A scenario's latency timeline with the migration's steps under it, and what a stall overlapped.
+
+Top: every request's latency (log scale) at its scheduled send time, failures in red, the
+p99 of each second as a line, the target as a dashed one; strong locks held shaded. Bottom:
+the migration's steps from its event log (MIGRATION_EVENT_LOG), one lane per kind, so a spike
+above lines up with the step below it.
+"""
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt
+
+from bench.service import Sample
+from migration_toolkit.online.events import Step
+
+TARGET = 0.100  # seconds: the p99 target
+LONG_SQL = 0.05  # seconds: statements shorter than this are not drawn
+# Lanes, top to bottom, and the step kinds each shows.
+LANES = [
+    ("revision", ("revision",)),
+    ("helper", ("helper",)),
+    ("lock", ("lock", "lock-wait")),
+    ("batch", ("batch", "guard")),
+    ("index / validate / swap", ("index", "validate", "swap")),
+    ("SQL >= 50 ms", ("sql",)),
+]
+COLORS = {
+    "revision": "#9e9e9e",
+    "helper": "#64b5f6",
+    "lock": "#e53935",
+    "lock-wait": "#ffb74d",
+    "batch": "#43a047",
+    "guard": "#8e24aa",
+    "index": "#1e88e5",
+    "validate": "#00897b",
+    "swap": "#e53935",
+    "sql": "#6d4c41",
+}
+
+
+@dataclass(frozen=True)
+class Stall:
+    start: float
+    end: float
+    culprit: Step | None  # the step of a specific kind overlapping it most
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+def drawn(steps: Sequence[Step]) -> list[Step]:
+    return [s for s in steps if s.kind != "sql" or s.seconds >= LONG_SQL]
+
+
+def culprit(steps: Sequence[Step], start: float, end: float) -> Step | None:
+    """The most specific step overlapping [start, end] most: a statement, a lock, a batch...
+    before a helper or a revision, which overlap everything."""
+
+    def overlap(step: Step) -> float:
+        return max(0.0, min(end, step.end) - max(start, step.start))
+
+    for kinds in (
+        ("lock", "lock-wait", "swap", "index", "validate", "batch", "guard"),
+        ("sql",),
+        ("helper",),
+        ("revision",),
+    ):
+        found = [s for s in steps if s.kind in kinds and overlap(s) > 0]
+        if kinds == ("sql",):
+            found = [s for s in found if s.seconds >= LONG_SQL]
+        if found:
+            return max(found, key=overlap)
+    return None
+
+
+def longest_stall(samples: Sequence[Sample], start: float, end: float) -> tuple[float, float]:
+    """The longest stretch in [start, end] with no successful answer."""
+    answered = sorted(s.answered for s in samples if s.ok and start <= s.answered <= end)
+    points = [start, *answered, end]
+    return max(itertools.pairwise(points), key=lambda pair: pair[1] - pair[0])
+
+
+def stall(samples: Sequence[Sample], steps: Sequence[Step], start: float, end: float) -> Stall:
+    first, last = longest_stall(samples, start, end)
+    return Stall(first, last, culprit(steps, first, last))
+
+
+def slowest(samples: Sequence[Sample], steps: Sequence[Step]) -> Step | None:
+    """The step the slowest request waited through."""
+    worst = max(samples, key=lambda s: s.latency, default=None)
+    return None if worst is None else culprit(steps, worst.sent, worst.answered)
+
+
+def _p99_per_second(samples: Sequence[Sample], origin: float) -> tuple[list[float], list[float]]:
+    buckets: dict[int, list[float]] = {}
+    for sample in samples:
+        buckets.setdefault(int(sample.sent - origin), []).append(sample.latency)
+    xs, ys = [], []
+    for second in sorted(buckets):
+        values = sorted(buckets[second])
+        xs.append(second + 0.5)
+        ys.append(values[min(len(values) - 1, int(0.99 * len(values)))] * 1000)
+    return xs, ys
+
+
+def draw(
+    path: Path,
+    *,
+    title: str,
+    samples: Sequence[Sample],
+    steps: Sequence[Step],
+    started: float,
+    finished: float,
+) -> None:
+    """The PNG: latency above, migration steps below, seconds from the migration's start."""
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(13, 7.5), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    ok = [s for s in samples if s.ok]
+    failed = [s for s in samples if not s.ok]
+    top.scatter(
+        [s.sent - started for s in ok], [max(s.latency, 1e-4) * 1000 for s in ok],
+        s=2, color="#1565c0", alpha=0.35, linewidths=0, label="request (ok)",
+    )  # fmt: skip
+    if failed:
+        top.scatter(
+            [s.sent - started for s in failed], [s.latency * 1000 for s in failed],
+            s=14, color="#d32f2f", marker="x", label=f"failed ({len(failed)})",
+        )  # fmt: skip
+    xs, ys = _p99_per_second(samples, started)
+    top.plot(xs, ys, color="#212121", linewidth=1, label="p99 per second")
+    top.axhline(TARGET * 1000, color="#d32f2f", linestyle="--", linewidth=0.8, label="100 ms")
+    for step in steps:
+        if step.kind in ("lock", "swap") or (step.kind == "sql" and step.seconds >= 0.2):
+            top.axvspan(step.start - started, step.end - started, color="#ef9a9a", alpha=0.25)
+    top.axvline(0, color="#424242", linewidth=0.8)
+    top.axvline(finished - started, color="#424242", linewidth=0.8)
+    top.set_yscale("log")
+    top.set_ylim(0.5, 10_000)
+    top.set_ylabel("latency (ms)")
+    top.set_title(title, fontsize=10, loc="left")
+    top.legend(loc="upper left", fontsize=7, markerscale=3, ncol=4)
+    top.grid(True, which="major", axis="y", alpha=0.3)
+
+    shown = drawn(steps)
+    window = max(finished - started, 1.0)
+    for lane, (_, kinds) in enumerate(LANES):
+        y = len(LANES) - 1 - lane
+        for step in (s for s in shown if s.kind in kinds):
+            color = COLORS.get(step.kind, "#757575")
+            if step.kind == "lock-wait" and not step.detail.get("acquired", True):
+                color = "#ff7043"
+            width = max(step.seconds, window / 1500)
+            bottom.broken_barh([(step.start - started, width)], (y - 0.35, 0.7), color=color)
+            if step.seconds >= window / 12 and step.kind not in ("batch", "lock-wait"):
+                bottom.text(
+                    step.start - started + window / 400, y, step.name[:60],
+                    va="center", fontsize=6.5, clip_on=True,
+                )  # fmt: skip
+    bottom.set_yticks(range(len(LANES)), [label for label, _ in reversed(LANES)], fontsize=8)
+    bottom.set_ylim(-0.6, len(LANES) - 0.4)
+    bottom.set_xlabel("seconds from the start of `make migrate`")
+    bottom.grid(True, axis="x", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
