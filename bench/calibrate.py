@@ -50,7 +50,11 @@ def percentile(values: list[float], share: float) -> float:
 def probe(folder: Path, port: int, rate: float) -> Probe:
     out = folder / f"probe-{rate:g}.jsonl"
     started = time.time()
-    stop(start_load(port, rate, PROBE_SECONDS, out))
+    load = start_load(port, rate, PROBE_SECONDS, out)
+    try:
+        load.wait(timeout=PROBE_SECONDS + 30)
+    finally:
+        stop(load)
     samples = [s for s in read_samples(out) if s.sent >= started + SETTLE]
     result = Probe(
         rate=rate,

@@ -17,6 +17,10 @@ from bench.common import PROJECT_ROOT, Project, pg
 AUTHORS = 1_000
 BOOKS = 1_000_000
 POOL_SIZE = 10
+# The service as deployed behind PgBouncer (docs/migrations.md, Deployment): no prepared
+# statement cache. With one, any column type change (naive or online) fails each process's
+# first request that reuses a statement prepared before it: asyncpg's InvalidCachedStatementError.
+STATEMENT_CACHE = os.environ.get("BENCH_STATEMENT_CACHE", "false")
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,10 @@ class Sample:
 
 
 def start_service(project: Project, port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
-    env = project.environment() | {"DB_POOL_SIZE": str(POOL_SIZE)}
+    env = project.environment() | {
+        "DB_POOL_SIZE": str(POOL_SIZE),
+        "DB_STATEMENT_CACHE": STATEMENT_CACHE,
+    }
     service = subprocess.Popen(
         [
             *(sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"),

@@ -1,7 +1,8 @@
 """A scenario's latency timeline with the migration's steps under it, and what a stall overlapped.
 
 Top: every request's latency (log scale) at its scheduled send time, failures in red, the
-p99 of each second as a line, the target as a dashed one; strong locks held shaded. Bottom:
+p99 of each second as a line, the target as a dashed one; shaded: strong locks held, and
+long statements that block writes (a naive revision's DDL). Bottom:
 the migration's steps from its event log (MIGRATION_EVENT_LOG), one lane per kind, so a spike
 above lines up with the step below it.
 """
@@ -56,6 +57,26 @@ class Stall:
         return self.end - self.start
 
 
+def blocking_statement(step: Step) -> bool:
+    """A long statement that is neither a backfill batch nor one that lets writes go on: in
+    a naive revision, the DDL holding its lock (and what runs after it in the transaction)."""
+    if step.kind != "sql" or step.seconds < 0.2:
+        return False
+    text = step.name.upper()
+    return not (
+        text.startswith(("WITH BATCH", "SELECT")) or "CONCURRENTLY" in text or "VALIDATE" in text
+    )
+
+
+def contains(outer: Step, inner: Step) -> bool:
+    return (
+        outer is not inner
+        and outer.start <= inner.start
+        and inner.end <= outer.end
+        and outer.seconds > inner.seconds
+    )
+
+
 def drawn(steps: Sequence[Step]) -> list[Step]:
     return [s for s in steps if s.kind != "sql" or s.seconds >= LONG_SQL]
 
@@ -68,7 +89,7 @@ def culprit(steps: Sequence[Step], start: float, end: float) -> Step | None:
         return max(0.0, min(end, step.end) - max(start, step.start))
 
     for kinds in (
-        ("lock", "lock-wait", "swap", "index", "validate", "batch", "guard"),
+        ("lock", "lock-wait", "swap", "index", "validate", "batch", "guard", "pause"),
         ("sql",),
         ("helper",),
         ("revision",),
@@ -139,7 +160,7 @@ def draw(
     top.plot(xs, ys, color="#212121", linewidth=1, label="p99 per second")
     top.axhline(TARGET * 1000, color="#d32f2f", linestyle="--", linewidth=0.8, label="100 ms")
     for step in steps:
-        if step.kind in ("lock", "swap") or (step.kind == "sql" and step.seconds >= 0.2):
+        if step.kind in ("lock", "swap") or blocking_statement(step):
             top.axvspan(step.start - started, step.end - started, color="#ef9a9a", alpha=0.25)
     top.axvline(0, color="#424242", linewidth=0.8)
     top.axvline(finished - started, color="#424242", linewidth=0.8)
@@ -153,16 +174,30 @@ def draw(
     shown = drawn(steps)
     window = max(finished - started, 1.0)
     for lane, (_, kinds) in enumerate(LANES):
-        y = len(LANES) - 1 - lane
-        for step in (s for s in shown if s.kind in kinds):
+        middle = len(LANES) - 1 - lane
+        in_lane = [s for s in shown if s.kind in kinds]
+        # A helper called by another (backfill inside change_column_type) gets a row below it.
+        depths = [
+            sum(1 for o in in_lane if contains(o, step)) if "helper" in kinds else 0
+            for step in in_lane
+        ]
+        height = 0.7 / (1 + max(depths, default=0))
+        for step, depth in zip(in_lane, depths, strict=True):
             color = COLORS.get(step.kind, "#757575")
             if step.kind == "lock-wait" and not step.detail.get("acquired", True):
                 color = "#ff7043"
             width = max(step.seconds, window / 1500)
-            bottom.broken_barh([(step.start - started, width)], (y - 0.35, 0.7), color=color)
-            if step.seconds >= window / 12 and step.kind not in ("batch", "lock-wait"):
+            y = middle + 0.35 - height * (depth + 0.5)
+            bottom.broken_barh(
+                [(step.start - started, width)], (y - height / 2, height),
+                facecolor=color, edgecolor="white", linewidth=0.4,
+            )  # fmt: skip
+            # As much of the name as fits in the bar (about window / 240 seconds a character).
+            fits = int(step.seconds / (window / 240)) - 1
+            if fits >= 8 and step.kind not in ("batch", "lock-wait"):
+                name = step.name if len(step.name) <= fits else step.name[: fits - 3] + "..."
                 bottom.text(
-                    step.start - started + window / 400, y, step.name[:60],
+                    step.start - started + window / 400, y, name,
                     va="center", fontsize=6.5, clip_on=True,
                 )  # fmt: skip
     bottom.set_yticks(range(len(LANES)), [label for label, _ in reversed(LANES)], fontsize=8)

@@ -9,6 +9,7 @@ runs and the transaction commits right away, so the lock lasts as long as the DD
 """
 
 import random
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -115,6 +116,11 @@ def short_lock(
         if timed_out is None:
             break
         if attempt == attempts:
+            print(
+                f"short_lock: no {name} within {timeout:g} s in {attempts} attempts; giving up",
+                file=sys.stderr,
+                flush=True,
+            )
             raise timed_out
         time.sleep(pause * random.uniform(0.5, 1.0))
         pause = min(MAX_PAUSE, pause * 2)

@@ -49,6 +49,18 @@ def test_a_stall_is_put_on_the_most_specific_step_it_overlapped() -> None:
     assert timeline.drawn(STEPS) == [s for s in STEPS if s.name != "SELECT 1"]
 
 
+def test_shading_marks_statements_that_block_writes_not_batches() -> None:
+    def sql(text: str) -> Step:
+        return Step("sql", text, 0.0, 1.0)
+
+    assert timeline.blocking_statement(sql("ALTER TABLE book ALTER COLUMN author_id TYPE BIGINT"))
+    assert timeline.blocking_statement(sql("UPDATE book SET sort_key = lower(title)"))
+    assert not timeline.blocking_statement(sql("WITH batch AS (SELECT id AS backfill_key ..."))
+    assert not timeline.blocking_statement(sql("CREATE INDEX CONCURRENTLY ix ON book (title)"))
+    assert not timeline.blocking_statement(Step("sql", "ALTER TABLE book ADD x", 0.0, 0.01))
+    assert timeline.contains(STEPS[0], STEPS[1]) and not timeline.contains(STEPS[1], STEPS[1])
+
+
 def test_the_timeline_is_a_png(tmp_path: Path) -> None:
     samples = [sample(t / 10, 0.005 + (0.5 if 10 < t < 20 else 0)) for t in range(100)]
     samples.append(sample(3.0, 5.0, status=0))
