@@ -2,8 +2,10 @@
 a guard that rests while the app's sessions wait on locks."""
 
 import itertools
+import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
@@ -41,32 +43,46 @@ def test_pace_follows_the_batch_time_within_a_factor_of_two() -> None:
     assert fixed.after(0.3) == 0.01 and fixed.size == 500
 
 
-def test_batches_adapt_and_rest_in_proportion(url: URL) -> None:
+def backfill_steps(url: URL, rows: int, **pace: Any) -> list[online.Step]:
     steps, stop = steps_of(["batch", "pause"])
     try:
         done = run_ops(
             url,
             lambda: online.backfill(
-                "item",
-                "label = md5(code::text)",
-                where="label IS NULL",
-                batch_size=100,
-                batch_time=0.05,
-                duty_cycle=0.5,
+                "item", "label = md5(code::text)", where="label IS NULL", **pace
             ),
         )
     finally:
         stop()
-    assert done == ROWS
+    assert done == rows
     assert pg.fetch(url, "SELECT count(*) AS n FROM item WHERE label IS NULL")[0]["n"] == 0
-    batches = [step for step in steps if step.kind == "batch" and step.detail["rows"]]
-    sizes = [step.detail["size"] for step in batches]
-    assert sizes[:3] == [100, 200, 400]  # 100 rows take far less than 50 ms
-    assert max(sizes) > 1_000
-    for batch, rest in itertools.pairwise(steps):
-        if batch.kind == "batch" and rest.kind == "pause":
-            # At a 50% duty cycle the rest lasts as long as the batch before it.
-            assert rest.seconds == pytest.approx(batch.seconds, rel=0.5, abs=0.01)
+    return steps
+
+
+def sizes(steps: list[online.Step]) -> list[int]:
+    return [step.detail["size"] for step in steps if step.kind == "batch" and step.detail["rows"]]
+
+
+def test_batches_grow_while_faster_than_the_batch_time(url: URL) -> None:
+    # Any batch here takes far less than 10 s: each doubles the next, no more.
+    steps = backfill_steps(url, ROWS, batch_size=100, batch_time=10.0, duty_cycle=1.0)
+    assert sizes(steps)[:5] == [100, 200, 400, 800, 1_600]
+    assert not [step for step in steps if step.kind == "pause"]
+
+
+def test_batches_shrink_while_slower_and_rest_in_proportion(url: URL) -> None:
+    # Any batch takes more than a microsecond: each halves the next, down to one row.
+    pg.execute(url, f"UPDATE item SET label = 'done' WHERE id <= {ROWS - 200}")
+    steps = backfill_steps(url, 200, batch_size=64, batch_time=1e-6, duty_cycle=0.5)
+    assert sizes(steps)[:8] == [64, 32, 16, 8, 4, 2, 1, 1]
+    ratios = [
+        rest.seconds / batch.seconds
+        for batch, rest in itertools.pairwise(steps)
+        if batch.kind == "batch" and rest.kind == "pause"
+    ]
+    # At a 50% duty cycle the rest lasts as long as the batch before it (sleep may overshoot).
+    assert len(ratios) > 50
+    assert min(ratios) > 0.8 and 0.8 < statistics.median(ratios) < 1.5
 
 
 def test_the_guard_rests_while_an_app_session_waits_on_a_lock(url: URL) -> None:
