@@ -1,6 +1,12 @@
-"""Indexes built and dropped without blocking writes (CONCURRENTLY, outside any transaction)."""
+"""Indexes built and dropped without blocking writes (CONCURRENTLY, outside any transaction).
 
-from collections.abc import Sequence
+A build uses one core by default: Postgres would otherwise sort with parallel workers too
+(max_parallel_maintenance_workers, 2 by default) and take every core of a small machine from
+the app for as long as the sort lasts.
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from alembic import op
 from sqlalchemy import TextClause, text
@@ -19,6 +25,19 @@ def drop_invalid_leftover(name: str) -> None:
         execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)}")
 
 
+@contextmanager
+def parallel_workers(count: int | None) -> Iterator[None]:
+    """The builds in the block use at most `count` parallel workers (None: the server's)."""
+    if count is None or offline():
+        yield
+        return
+    execute(f"SET max_parallel_maintenance_workers = {int(count)}")
+    try:
+        yield
+    finally:
+        execute("RESET max_parallel_maintenance_workers")
+
+
 def create_index_concurrently(
     name: str,
     table: str,
@@ -26,13 +45,19 @@ def create_index_concurrently(
     *,
     unique: bool = False,
     where: str | None = None,
+    workers: int | None = 0,
 ) -> None:
     """CREATE INDEX CONCURRENTLY IF NOT EXISTS, after dropping an INVALID leftover of the same name.
 
     Reads and writes go on while Postgres builds it. Runs outside the revision's transaction
-    (what came before it in the revision is committed first).
+    (what came before it in the revision is committed first). `workers`: parallel workers
+    for the sort besides the migration's own process (None: the server's setting).
     """
-    with events.span("index", f"create {name}"), op.get_context().autocommit_block():
+    with (
+        events.span("index", f"create {name}"),
+        op.get_context().autocommit_block(),
+        parallel_workers(workers),
+    ):
         if not offline():
             drop_invalid_leftover(name)
         op.create_index(

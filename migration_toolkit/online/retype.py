@@ -38,7 +38,7 @@ from migration_toolkit.online.constraints import (
     set_not_null,
     validate_constraint,
 )
-from migration_toolkit.online.indexes import drop_invalid_leftover
+from migration_toolkit.online.indexes import drop_invalid_leftover, parallel_workers
 from migration_toolkit.online.locks import short_lock
 
 __all__ = ["UnsupportedColumn", "abandon_column_type_change", "change_column_type"]
@@ -115,7 +115,11 @@ def _expand(table: str, column: str, shadow: str, new_type: str, using: str | No
 
 def _copy_dependents(table: str, found: Dependents) -> None:
     for index in found.indexes:
-        with events.span("index", f"create {index.temp}"), op.get_context().autocommit_block():
+        with (
+            events.span("index", f"create {index.temp}"),
+            op.get_context().autocommit_block(),
+            parallel_workers(0),
+        ):
             drop_invalid_leftover(index.temp)
             execute(index.create)
     for key in found.foreign_keys:
