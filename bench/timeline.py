@@ -42,7 +42,7 @@ COLORS = {
     "index": "#1e88e5",
     "validate": "#00897b",
     "swap": "#e53935",
-    "sql": "#6d4c41",
+    "sql": "#a1887f",
 }
 
 
@@ -190,7 +190,8 @@ def draw(
             y = middle + 0.35 - height * (depth + 0.5)
             bottom.broken_barh(
                 [(step.start - started, width)], (y - height / 2, height),
-                facecolor=color, edgecolor="white", linewidth=0.4,
+                facecolor=color, linewidth=0.4,
+                edgecolor="white" if step.seconds > window / 100 else "none",
             )  # fmt: skip
             # As much of the name as fits in the bar (about window / 240 seconds a character).
             fits = int(step.seconds / (window / 240)) - 1

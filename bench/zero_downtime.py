@@ -238,8 +238,8 @@ def report(
             "",
             table(["scenario", "longest stall during", "slowest request during"], where),
             "",
-            "Timelines (latency above, the migration's steps below; red shading: a strong "
-            "lock held or a statement over 200 ms):",
+            "Timelines (latency above, the migration's steps below; shaded red: a strong "
+            "lock held, or a statement over 200 ms that blocks writes):",
             "",
             *pictures,
             "",
