@@ -120,6 +120,13 @@ def slowest(samples: Sequence[Sample], steps: Sequence[Step]) -> Step | None:
     return None if worst is None else culprit(steps, worst.sent, worst.answered)
 
 
+def outside(steps: Sequence[Step], start: float) -> str:
+    """What ran at `start` when no step did: the command starting, or finishing."""
+    if not steps or start < min(step.start for step in steps):
+        return "no step yet: `make migrate` starting (imports, connecting)"
+    return "no step: `make migrate` finishing"
+
+
 def _p99_per_second(samples: Sequence[Sample], origin: float) -> tuple[list[float], list[float]]:
     buckets: dict[int, list[float]] = {}
     for sample in samples:

@@ -18,7 +18,7 @@ from pathlib import Path
 from bench import timeline
 from bench.calibrate import TARGET_P99, Calibration, percentile, sustainable_rate
 from bench.common import RESULTS, Project, head_of, pg, scratch, server, table, write_report
-from bench.scenarios import SCENARIOS, Scenario, write_revision
+from bench.scenarios import EXTRA, SCENARIOS, Scenario, write_revision
 from bench.service import (
     AUTHORS,
     BOOKS,
@@ -46,6 +46,8 @@ class Outcome:
     worst: float
     stall: timeline.Stall
     slowest_step: events.Step | None
+    slowest_at: float
+    steps_seen: list[events.Step]
     migration: float
     baseline_p99: float
     baseline_failed: int
@@ -121,6 +123,8 @@ def run_scenario(
         worst=max(latencies, default=0.0),
         stall=timeline.stall(samples, steps, started, finished),
         slowest_step=timeline.slowest(during, steps),
+        slowest_at=max(during, key=lambda s: s.latency).sent if during else started,
+        steps_seen=steps,
         migration=finished - started,
         baseline_p99=percentile([s.latency for s in before], 0.99),
         baseline_failed=sum(1 for s in before if not s.ok),
@@ -151,9 +155,9 @@ def title(o: Outcome, rate: float) -> str:
     )
 
 
-def step_words(step: events.Step | None) -> str:
+def step_words(step: events.Step | None, steps: list[events.Step], at: float) -> str:
     if step is None:
-        return "-"
+        return timeline.outside(steps, at)
     return f"{step.kind} `{step.name[:70]}` ({step.seconds:.2f} s)"
 
 
@@ -212,7 +216,12 @@ def report(
     header = ["scenario", "change", "requests", "failed", "p50", "p99", "max"]
     header += ["longest stall", "migration s", "p99 before", "applied", "target"]
     where = [
-        [o.scenario.name, step_words(o.stall.culprit), step_words(o.slowest_step)] for o in outcomes
+        [
+            o.scenario.name,
+            step_words(o.stall.culprit, o.steps_seen, o.stall.start),
+            step_words(o.slowest_step, o.steps_seen, o.slowest_at),
+        ]
+        for o in outcomes
     ]
     code: list[str] = []
     for o in outcomes:
@@ -262,7 +271,7 @@ def chosen_scenarios() -> list[Scenario]:
     if not wanted:
         return SCENARIOS
     names = {name.strip() for name in wanted.split(",")}
-    return [s for s in SCENARIOS if s.name in names]
+    return [s for s in [*SCENARIOS, *EXTRA] if s.name in names]
 
 
 def main() -> str:
