@@ -4,6 +4,7 @@ The database URL is not here: env.py hands it over from the project's own settin
 """
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -33,6 +34,8 @@ class RunSettings(BaseSettings):
     MIGRATION_LOCK_RETRIES: Annotated[int, Field(ge=1)] = 3
     MIGRATION_WAIT_TIMEOUT: Annotated[float, Field(gt=0)] = 60.0
     MIGRATION_CONNECT_TIMEOUT: Annotated[float, Field(gt=0)] = 10.0
+    # A file to append the run's steps to, as JSON lines (run/event_log.py); none by default.
+    MIGRATION_EVENT_LOG: Path | None = None
 
     @field_validator("APP_ENV", mode="before")
     @classmethod

@@ -22,8 +22,8 @@ ADVICE: dict[str, str] = {
         " (CHECK ... NOT VALID, VALIDATE, then SET NOT NULL)"
     ),
     "changing-column-type": (
-        "add a column of the new type, backfill it, move the code over,"
-        " then drop the old column in a later revision"
+        "online.change_column_type(table, column, new_type): a new column kept in step by a"
+        " trigger, backfilled, swapped in under a short lock"
     ),
     "ban-drop-column": (
         "deploy code that no longer reads the column first, then drop it in a revision of its own"

@@ -18,7 +18,7 @@ import gc
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import context as alembic_context
 from alembic.runtime.migration import MigrationContext, MigrationInfo, StampStep
@@ -37,6 +37,9 @@ from migration_toolkit.run import bookkeeping, checksums, guard, locking, simple
 from migration_toolkit.run.blockers import BlockerWatch, held_by
 from migration_toolkit.run.options import RunOptions, run_options
 from migration_toolkit.settings import RunSettings
+
+if TYPE_CHECKING:
+    from migration_toolkit.run.event_log import EventLog
 
 APPLICATION_NAME = "migration-toolkit"
 # Seconds before the first retry after a lock timeout; doubles for each further try.
@@ -90,6 +93,7 @@ class Run:
     confirmed: guard.Plan | None = None
     # The connection was in a transaction of the caller's when env.py configured Alembic.
     external_transaction: bool = False
+    event_log: "EventLog | None" = None
 
     def after_step(
         self, *, ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: Any
@@ -97,6 +101,8 @@ class Run:
         """on_version_apply: inside the step's transaction, after alembic_version moved."""
         self.done += 1
         self.heads = tuple(sorted(heads))
+        if self.event_log is not None:
+            self.event_log.revision_applied(step)
         if self.ledger is not None and ctx.connection is not None:
             fresh = step.up_revision_ids if step.is_upgrade and not step.is_stamp else ()
             self.ledger.sync(ctx.connection, heads, fresh, step)
@@ -397,6 +403,10 @@ def run_migrations() -> None:
     run.ledger.write(connection, {*accepted, *unrecorded})
     if purge:
         run.heads = ()  # Alembic empties alembic_version first
+    if run.settings.MIGRATION_EVENT_LOG is not None:
+        from migration_toolkit.run.event_log import EventLog  # only when asked for
+
+        run.event_log = EventLog(run.settings.MIGRATION_EVENT_LOG, connection)
     try:
         alembic_context.run_migrations()
     except (Exception, SystemExit, KeyboardInterrupt) as exc:
@@ -409,6 +419,10 @@ def run_migrations() -> None:
                 f"{run.where} is at {', '.join(run.heads) or 'base'}"
             ) from None
         raise failure from exc
+    finally:
+        if run.event_log is not None:
+            run.event_log.close()
+            run.event_log = None
     # A stamp --purge with no step leaves its DELETE in the transaction begun above.
     run.ledger.sync(connection, run.heads, ())
     bookkeeping.protect(connection)

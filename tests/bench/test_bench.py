@@ -1,26 +1,73 @@
 """The parts of bench/ that compute what its reports say, and `make bench`'s usage check."""
 
 import sys
+from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
+from bench import timeline
+from bench.calibrate import percentile
 from bench.schema import write_churn
+from bench.service import Sample
 from bench.speed import REVISIONS, plain_alembic, write_revisions
-from bench.zero_downtime import longest_stall, percentile
+from migration_toolkit.online.events import Step
 from migration_toolkit.revisions import alembic_config
 from tests.support import pg
 from tests.support.project import Project
 
 
-def sample(sent: float, latency: float, status: int = 200) -> dict[str, float]:
-    return {"sent": sent, "latency": latency, "status": status}
+def sample(sent: float, latency: float, status: int = 200) -> Sample:
+    return Sample(kind="get", sent=sent, latency=latency, status=status)
 
 
 def test_longest_stall_is_the_longest_time_without_a_good_answer() -> None:
     samples = [sample(0.0, 0.01), sample(0.1, 0.01), sample(0.2, 2.0, status=0), sample(1.5, 0.1)]
     # Answers at 0.01, 0.11 and 1.6; the failed one does not count.
-    assert round(longest_stall(samples, 0.0, 2.0), 2) == 1.49
-    assert longest_stall([], 0.0, 3.0) == 3.0
+    start, end = timeline.longest_stall(samples, 0.0, 2.0)
+    assert (round(start, 2), round(end, 2)) == (0.11, 1.6)
+    assert timeline.longest_stall([], 0.0, 3.0) == (0.0, 3.0)
+
+
+STEPS = [
+    Step("revision", "upgrade bench", 0.0, 10.0),
+    Step("helper", "backfill book", 0.5, 6.0),
+    Step("batch", "book id > 0", 0.6, 0.7),
+    Step("batch", "book id > 1,000", 1.0, 1.9),
+    Step("sql", "UPDATE book ...", 1.0, 1.9),
+    Step("sql", "SELECT 1", 2.0, 2.001),
+    Step("index", "create ix_book_title", 6.0, 9.0),
+]
+
+
+def test_a_stall_is_put_on_the_most_specific_step_it_overlapped() -> None:
+    samples = [sample(0.0, 0.01), sample(1.1, 0.01), sample(1.95, 0.02)]
+    stall = timeline.stall(samples, STEPS, 0.0, 2.0)
+    assert stall.culprit is not None and stall.culprit.name == "book id > 1,000"
+    assert timeline.culprit(STEPS, 6.5, 7.0) == STEPS[-1]
+    assert timeline.culprit(STEPS, 9.5, 9.9) == STEPS[0]  # only the revision was running
+    slow = [sample(6.2, 1.5), sample(1.0, 0.01)]
+    assert timeline.slowest(slow, STEPS) == STEPS[-1]
+    assert timeline.drawn(STEPS) == [s for s in STEPS if s.name != "SELECT 1"]
+
+
+def test_shading_marks_statements_that_block_writes_not_batches() -> None:
+    def sql(text: str) -> Step:
+        return Step("sql", text, 0.0, 1.0)
+
+    assert timeline.blocking_statement(sql("ALTER TABLE book ALTER COLUMN author_id TYPE BIGINT"))
+    assert timeline.blocking_statement(sql("UPDATE book SET sort_key = lower(title)"))
+    assert not timeline.blocking_statement(sql("WITH batch AS (SELECT id AS backfill_key ..."))
+    assert not timeline.blocking_statement(sql("CREATE INDEX CONCURRENTLY ix ON book (title)"))
+    assert not timeline.blocking_statement(Step("sql", "ALTER TABLE book ADD x", 0.0, 0.01))
+    assert timeline.contains(STEPS[0], STEPS[1]) and not timeline.contains(STEPS[1], STEPS[1])
+
+
+def test_the_timeline_is_a_png(tmp_path: Path) -> None:
+    samples = [sample(t / 10, 0.005 + (0.5 if 10 < t < 20 else 0)) for t in range(100)]
+    samples.append(sample(3.0, 5.0, status=0))
+    path = tmp_path / "t.png"
+    timeline.draw(path, title="test", samples=samples, steps=STEPS, started=0.0, finished=10.0)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_percentile_picks_from_the_sorted_values() -> None:

@@ -38,11 +38,16 @@ def url(new_database: Callable[[], URL]) -> URL:
 
 
 def test_index_is_built_concurrently_and_valid(url: URL) -> None:
-    def upgrade() -> None:
+    def upgrade() -> str:
         op.execute("INSERT INTO owner VALUES (11)")
+        before = op.get_bind().execute(sa.text("SHOW max_parallel_maintenance_workers")).scalar()
         online.create_index_concurrently("ix_item_name", "item", ["name"])
+        # One core for the build (workers=0), the session's own setting again after it.
+        after = op.get_bind().execute(sa.text("SHOW max_parallel_maintenance_workers")).scalar()
+        assert after == before
+        return str(after)
 
-    run_ops(url, upgrade)
+    assert run_ops(url, upgrade) != "0"
     assert index_valid(url, "ix_item_name") is True
     # IF NOT EXISTS: a second run (a re-applied revision) is harmless.
     run_ops(url, lambda: online.create_index_concurrently("ix_item_name", "item", ["name"]))
@@ -137,6 +142,7 @@ def test_backfill_commits_each_batch_and_resumes(
             "label = 'label ' || code",
             where="label IS NULL",
             batch_size=1_000,
+            batch_time=None,
             progress=interrupt_after_three,
         )
 
