@@ -130,6 +130,16 @@ migration-lint: $(STAMP) ## squawk each revision's SQL (base=<rev|git ref>: only
 migration-sql: $(STAMP) ## Print the SQL of the revisions, for review (rev=a:b, default all)
 	@$(TOOLKIT) sql $${rev:+"$$rev"}
 
+.PHONY: migration-test
+migration-test: $(STAMP) ## Up one at a time to head, down to base, up again: schema must match
+	@$(TOOLKIT) roundtrip
+
+.PHONY: ci
+ci: $(STAMP) ## ruff, mypy, migration-check/-lint/-test, test: all on one throwaway Postgres
+	@$(RUN) python -m migration_toolkit.checks.ci $${base:+--base "$$base"}
+
+##@ Schema files for reviewers (written from a throwaway database)
+
 .PHONY: migration-snapshot
 migration-snapshot: $(STAMP) ## Rewrite the schema snapshot (schema.sql) and docs/schema.md from the revisions
 	@$(TOOLKIT) snapshot
@@ -143,14 +153,6 @@ migration-squash: ## Replace the revisions base..rev with one, proven to build t
 	@test -n "$${rev:-}" || { echo 'error: missing rev: make migration-squash rev=<revision id> (every database must be at it or later)' >&2; exit 2; }
 	@$(MAKE) -s $(STAMP)
 	@$(TOOLKIT) squash "$$rev"
-
-.PHONY: migration-test
-migration-test: $(STAMP) ## Up one at a time to head, down to base, up again: schema must match
-	@$(TOOLKIT) roundtrip
-
-.PHONY: ci
-ci: $(STAMP) ## ruff, mypy, migration-check/-lint/-test, test: all on one throwaway Postgres
-	@$(RUN) python -m migration_toolkit.checks.ci $${base:+--base "$$base"}
 
 ##@ Run, test and style
 

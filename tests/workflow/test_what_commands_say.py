@@ -81,7 +81,12 @@ def test_make_migration_says_which_file_it_wrote_and_nothing_of_make_or_alembic(
     assert result.returncode == 0, result.output
     lines = result.output.splitlines()
     assert re.fullmatch(r"wrote \d{4}_\d\d_\d\d_\d{6}-add_author_born-[0-9a-f]{12}\.py", lines[0])
-    assert lines[1:] == ["lint: the new revision is clean (squawk)"], result.output
+    assert lines[1:] == [
+        "warning: downgrade() drops column author.born and its data",
+        "lint: the new revision is clean (squawk)",
+        "wrote app/storage/schema.sql",
+        "wrote docs/schema.md",
+    ], result.output
     for noise in ("Running post write hook", "is up to date", "make[", "INFO", "Generating"):
         assert noise not in result.output
     loud = project.make("migration-empty", "msg=by hand", "verbose=1")
