@@ -40,8 +40,8 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-async def _execute(server: URL, statement: str) -> None:
-    connection = await asyncpg.connect(
+async def _connect(server: URL) -> asyncpg.Connection:
+    return await asyncpg.connect(
         user=server.username,
         password=server.password,
         host=server.host,
@@ -49,6 +49,10 @@ async def _execute(server: URL, statement: str) -> None:
         database=server.database,
         timeout=10,
     )
+
+
+async def _execute(server: URL, statement: str) -> None:
+    connection = await _connect(server)
     try:
         await connection.execute(statement)
     finally:
@@ -63,14 +67,7 @@ def free_port() -> int:
 
 
 async def _server_major(server: URL) -> int:
-    connection = await asyncpg.connect(
-        user=server.username,
-        password=server.password,
-        host=server.host,
-        port=server.port or 5432,
-        database=server.database,
-        timeout=10,
-    )
+    connection = await _connect(server)
     try:
         return int(connection.get_server_version().major)
     finally:
