@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from migration_toolkit.local.postgres import postgres_bin_dir
 from migration_toolkit.revisions import alembic_config
+from migration_toolkit.schema.dump import libpq_env
 from tests.support import pg
 from tests.support.project import VERSIONS, Project, copy_project
 
@@ -45,21 +46,10 @@ def psql_binary() -> Path:
     return postgres_bin_dir() / "psql"
 
 
-def psql_env(url: URL) -> dict[str, str]:
-    return {
-        "PGHOST": url.host or "127.0.0.1",
-        "PGPORT": str(url.port or 5432),
-        "PGUSER": url.username or "postgres",
-        "PGPASSWORD": url.password or "",
-        "PGDATABASE": url.database or "postgres",
-        "PATH": "/usr/bin:/bin",
-    }
-
-
 def psql(url: URL, *args: str) -> None:
     subprocess.run(
         [str(psql_binary()), "-X", "-q", "-v", "ON_ERROR_STOP=1", *args],
-        env=psql_env(url),
+        env=libpq_env(url),
         check=True,
         capture_output=True,
     )

@@ -14,7 +14,6 @@
 """
 
 import asyncio
-import gc
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,13 +144,6 @@ def online_options() -> dict[str, Any]:
     """Extra context.configure() options for online runs."""
     run = current_run()
     return {"on_version_apply": [run.after_step]} if run is not None else {}
-
-
-def resume_garbage_collection() -> None:
-    """Undo a start-up gc.disable() before revisions run: a backfill may run long."""
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()
 
 
 def _set_session_limits(connection: Connection, settings: RunSettings) -> None:
@@ -395,7 +387,6 @@ def run_migrations() -> None:
                 connection.commit()
         tell(summary(run, script, kind))
         return
-    resume_garbage_collection()
     # Part of the first revision's transaction: Alembic adopts the one begun here.
     _set_session_limits(connection, run.settings)
     if not state.heads and not state.has_checksum_table:
